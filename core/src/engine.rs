@@ -1,0 +1,253 @@
+//! The engine: one frame's path from input to [`Detection`], in order.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use futures::future::try_join_all;
+
+use crate::cache::{CacheStats, ResultCache};
+use crate::classify::Classifier;
+use crate::classify::local::LocalModel;
+use crate::compute::ComputePool;
+use crate::detection::{Detection, FaceResult};
+use crate::error::{Error, Result};
+use crate::face::{CropRegion, FaceBox, PixelBox};
+use crate::frame::{Frame, Limits};
+use crate::preprocess::{self, ModelInput};
+use crate::track::Stream;
+
+/// One frame to classify.
+#[derive(Clone, Debug)]
+pub struct DetectRequest {
+    pub frame: Frame,
+    /// Face boxes from the caller; none means the whole image.
+    pub faces: Vec<FaceBox>,
+    /// A model of the chain by id; none means the first.
+    pub model: Option<String>,
+}
+
+impl DetectRequest {
+    pub fn new(frame: Frame) -> DetectRequest {
+        DetectRequest {
+            frame,
+            faces: Vec::new(),
+            model: None,
+        }
+    }
+
+    pub fn with_face(mut self, face: FaceBox) -> DetectRequest {
+        self.faces.push(face);
+        self
+    }
+
+    pub fn with_model(mut self, model: impl Into<String>) -> DetectRequest {
+        self.model = Some(model.into());
+        self
+    }
+}
+
+/// The facial emotion engine. Cheap to clone; clones share models, cache and workers.
+#[derive(Clone, Debug)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    models: Vec<Arc<dyn Classifier>>,
+    cache: ResultCache,
+    limits: Limits,
+    crop_margin: f32,
+    pool: ComputePool,
+}
+
+/// Configures an [`Engine`]; every setting has a default that suits a small server.
+#[derive(Debug)]
+pub struct EngineBuilder {
+    models: Vec<Arc<dyn Classifier>>,
+    workers: Option<usize>,
+    limits: Limits,
+    cache_entries: u64,
+    cache_ttl: Duration,
+    crop_margin: f32,
+}
+
+impl Default for EngineBuilder {
+    fn default() -> Self {
+        EngineBuilder {
+            models: Vec::new(),
+            workers: None,
+            limits: Limits::default(),
+            cache_entries: 1024,
+            cache_ttl: Duration::from_secs(300),
+            crop_margin: 0.1,
+        }
+    }
+}
+
+impl EngineBuilder {
+    /// Adds a model to the chain; the first added answers requests that name none.
+    /// With no model added, the engine uses the embedded one.
+    pub fn model(mut self, model: Arc<dyn Classifier>) -> Self {
+        self.models.push(model);
+        self
+    }
+
+    /// Threads for decoding and local inference (default: one per core).
+    pub fn workers(mut self, workers: usize) -> Self {
+        self.workers = Some(workers);
+        self
+    }
+
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Result cache size and time to live; 0 entries turns it off.
+    pub fn cache(mut self, max_entries: u64, ttl: Duration) -> Self {
+        self.cache_entries = max_entries;
+        self.cache_ttl = ttl;
+        self
+    }
+
+    /// Margin added around a face box on each side, as a fraction of its side (fer's crop).
+    pub fn crop_margin(mut self, margin: f32) -> Self {
+        self.crop_margin = margin.clamp(0.0, 1.0);
+        self
+    }
+
+    pub fn build(self) -> Result<Engine> {
+        let workers = self
+            .workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+        let pool = ComputePool::new(workers)?;
+        let models = if self.models.is_empty() {
+            let local = LocalModel::embedded()?;
+            local.use_pool(&pool);
+            vec![Arc::new(local) as Arc<dyn Classifier>]
+        } else {
+            self.models
+        };
+        Ok(Engine {
+            inner: Arc::new(Inner {
+                models,
+                cache: ResultCache::new(self.cache_entries, self.cache_ttl),
+                limits: self.limits,
+                crop_margin: self.crop_margin,
+                pool,
+            }),
+        })
+    }
+}
+
+impl Engine {
+    pub fn builder() -> EngineBuilder {
+        EngineBuilder::default()
+    }
+
+    /// The models of the chain, the default first.
+    pub fn models(&self) -> impl Iterator<Item = &Arc<dyn Classifier>> {
+        self.inner.models.iter()
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
+    }
+
+    pub fn workers(&self) -> usize {
+        self.inner.pool.threads()
+    }
+
+    pub fn cache_stats(&self) -> CacheStats {
+        self.inner.cache.stats()
+    }
+
+    /// A stream with its own smoothing state, for a live feed.
+    pub fn stream(&self) -> Stream {
+        Stream::new(self.clone())
+    }
+
+    fn model(&self, id: Option<&str>) -> Result<&Arc<dyn Classifier>> {
+        let models = &self.inner.models;
+        match id {
+            None => Ok(&models[0]),
+            Some(id) => models
+                .iter()
+                .find(|m| m.id() == id)
+                .ok_or_else(|| Error::UnknownModel {
+                    requested: id.to_owned(),
+                    available: models.iter().map(|m| m.id().to_owned()).collect(),
+                }),
+        }
+    }
+
+    /// Classifies the faces of one frame.
+    ///
+    /// Decoding and cropping run on the compute pool in one step; then each face goes through
+    /// the cache to the model, the faces of a frame concurrently.
+    pub async fn detect(&self, request: DetectRequest) -> Result<Detection> {
+        let started = Instant::now();
+        let model = self.model(request.model.as_deref())?;
+        let spec = model.input_spec();
+        let limits = self.inner.limits;
+        let margin = self.inner.crop_margin;
+        let DetectRequest { frame, faces, .. } = request;
+        let face_detected = !faces.is_empty();
+        let prepared = self
+            .inner
+            .pool
+            .run(move || {
+                let image = frame.decode(&limits)?;
+                let (width, height) = (image.width(), image.height());
+                let regions = if faces.is_empty() {
+                    vec![(PixelBox::full(width, height), CropRegion::whole(width, height))]
+                } else {
+                    let mut boxes = faces
+                        .iter()
+                        .map(|f| f.resolve(width, height))
+                        .collect::<Result<Vec<_>>>()?;
+                    boxes.sort_by_key(|b| std::cmp::Reverse(b.area()));
+                    boxes
+                        .into_iter()
+                        .map(|b| (b, CropRegion::around_face(&b, margin)))
+                        .collect()
+                };
+                regions
+                    .into_iter()
+                    .map(|(bounds, region)| Ok((bounds, preprocess::prepare(&image, &region, spec)?)))
+                    .collect::<Result<Vec<(PixelBox, ModelInput)>>>()
+            })
+            .await?;
+        let faces = try_join_all(prepared.into_iter().map(|(bounds, input)| async move {
+            let fingerprint = input.fingerprint();
+            let (scores, cached) = self
+                .inner
+                .cache
+                .get_or_compute(model.id(), fingerprint, model.classify(input))
+                .await?;
+            Ok::<_, Error>(FaceResult::new(bounds, scores, cached))
+        }))
+        .await?;
+        Ok(Detection {
+            faces,
+            face_detected,
+            model_used: model.id().to_owned(),
+            processing_ms: started.elapsed().as_secs_f64() * 1e3,
+            timestamp: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64()),
+        })
+    }
+
+    /// Classifies several frames concurrently; each result stands alone, in input order.
+    pub async fn detect_batch(&self, requests: Vec<DetectRequest>) -> Vec<Result<Detection>> {
+        futures::future::join_all(requests.into_iter().map(|r| self.detect(r))).await
+    }
+
+    /// [`Engine::detect`] for callers without an async runtime (command line, C, Python's sync API).
+    /// Do not call it from a compute-pool thread.
+    pub fn detect_blocking(&self, request: DetectRequest) -> Result<Detection> {
+        futures::executor::block_on(self.detect(request))
+    }
+}

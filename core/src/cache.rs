@@ -102,9 +102,18 @@ mod tests {
             calls.fetch_add(1, Ordering::SeqCst);
             Ok(scores())
         };
-        assert_eq!(block_on(cache.get_or_compute("a", 1, compute())), Ok((scores(), false)));
-        assert_eq!(block_on(cache.get_or_compute("a", 1, compute())), Ok((scores(), true)));
-        assert_eq!(block_on(cache.get_or_compute("b", 1, compute())), Ok((scores(), false)));
+        assert_eq!(
+            block_on(cache.get_or_compute("a", 1, compute())),
+            Ok((scores(), false))
+        );
+        assert_eq!(
+            block_on(cache.get_or_compute("a", 1, compute())),
+            Ok((scores(), true))
+        );
+        assert_eq!(
+            block_on(cache.get_or_compute("b", 1, compute())),
+            Ok((scores(), false))
+        );
         assert_eq!(calls.load(Ordering::SeqCst), 2);
         let stats = cache.stats();
         assert_eq!((stats.hits, stats.misses), (1, 2));
@@ -123,8 +132,20 @@ mod tests {
             (0..8).map(|_| cache.get_or_compute("m", 7, slow())),
         ));
         assert_eq!(calls.load(Ordering::SeqCst), 1);
-        assert_eq!(results.iter().filter(|r| matches!(r, Ok((_, false)))).count(), 1);
-        assert_eq!(results.iter().filter(|r| matches!(r, Ok((_, true)))).count(), 7);
+        assert_eq!(
+            results
+                .iter()
+                .filter(|r| matches!(r, Ok((_, false))))
+                .count(),
+            1
+        );
+        assert_eq!(
+            results
+                .iter()
+                .filter(|r| matches!(r, Ok((_, true))))
+                .count(),
+            7
+        );
     }
 
     #[test]
@@ -135,14 +156,20 @@ mod tests {
             block_on(cache.get_or_compute("m", 3, fail)),
             Err(Error::Internal("down".into()))
         );
-        assert_eq!(block_on(cache.get_or_compute("m", 3, async { Ok(scores()) })), Ok((scores(), false)));
+        assert_eq!(
+            block_on(cache.get_or_compute("m", 3, async { Ok(scores()) })),
+            Ok((scores(), false))
+        );
     }
 
     #[test]
     fn zero_capacity_turns_the_cache_off() {
         let cache = ResultCache::new(0, Duration::from_secs(60));
         for _ in 0..2 {
-            assert_eq!(block_on(cache.get_or_compute("m", 1, async { Ok(scores()) })), Ok((scores(), false)));
+            assert_eq!(
+                block_on(cache.get_or_compute("m", 1, async { Ok(scores()) })),
+                Ok((scores(), false))
+            );
         }
         assert_eq!(cache.stats().entries, 0);
     }

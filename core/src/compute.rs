@@ -64,10 +64,7 @@ mod tests {
         let pool = ComputePool::new(1).unwrap();
         assert_eq!(futures::executor::block_on(pool.run(|| Ok(41 + 1))), Ok(42));
         let err = futures::executor::block_on(pool.run::<(), _>(|| panic!("boom"))).unwrap_err();
-        assert_eq!(
-            err,
-            Error::Internal("a compute task panicked: boom".into())
-        );
+        assert_eq!(err, Error::Internal("a compute task panicked: boom".into()));
         // The pool survives the panic.
         assert_eq!(futures::executor::block_on(pool.run(|| Ok(1))), Ok(1));
     }

@@ -154,7 +154,9 @@ mod tests {
         let names: Vec<&str> = Emotion::ALL.iter().map(|e| e.as_str()).collect();
         assert_eq!(
             names,
-            ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
+            [
+                "angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"
+            ]
         );
         for (i, e) in Emotion::ALL.into_iter().enumerate() {
             assert_eq!(e.index(), i);

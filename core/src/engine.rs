@@ -201,7 +201,10 @@ impl Engine {
                 let image = frame.decode(&limits)?;
                 let (width, height) = (image.width(), image.height());
                 let regions = if faces.is_empty() {
-                    vec![(PixelBox::full(width, height), CropRegion::whole(width, height))]
+                    vec![(
+                        PixelBox::full(width, height),
+                        CropRegion::whole(width, height),
+                    )]
                 } else {
                     let mut boxes = faces
                         .iter()
@@ -215,7 +218,9 @@ impl Engine {
                 };
                 regions
                     .into_iter()
-                    .map(|(bounds, region)| Ok((bounds, preprocess::prepare(&image, &region, spec)?)))
+                    .map(|(bounds, region)| {
+                        Ok((bounds, preprocess::prepare(&image, &region, spec)?))
+                    })
                     .collect::<Result<Vec<(PixelBox, ModelInput)>>>()
             })
             .await?;

@@ -20,7 +20,9 @@ pub enum Error {
     UnsupportedFormat(String),
     #[error("the image is {size} bytes, over the limit of {limit} bytes")]
     ImageTooLarge { size: usize, limit: usize },
-    #[error("the image declares {width}x{height} pixels, over the limit of {max_side} per side and {max_pixels} in all")]
+    #[error(
+        "the image declares {width}x{height} pixels, over the limit of {max_side} per side and {max_pixels} in all"
+    )]
     DimensionsTooLarge {
         width: u32,
         height: u32,

@@ -38,10 +38,12 @@ pub fn collect_samples(dir: &Path) -> std::io::Result<(Vec<Sample>, Vec<PathBuf>
         files.sort_by_key(|e| e.file_name());
         for file in files {
             let path = file.path();
-            let is_image = path
-                .extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "png" | "jpg" | "jpeg" | "webp"));
+            let is_image = path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+                matches!(
+                    e.to_ascii_lowercase().as_str(),
+                    "png" | "jpg" | "jpeg" | "webp"
+                )
+            });
             if is_image {
                 samples.push(Sample { path, truth });
             } else {
@@ -159,7 +161,13 @@ impl fmt::Display for Report {
         writeln!(f, "throughput {:.1} images/s", self.images_per_second)?;
         writeln!(f, "\nrecall per class")?;
         for c in &self.per_class {
-            writeln!(f, "  {:<9} {:.3}  ({} images)", c.emotion.as_str(), c.recall, c.samples)?;
+            writeln!(
+                f,
+                "  {:<9} {:.3}  ({} images)",
+                c.emotion.as_str(),
+                c.recall,
+                c.samples
+            )?;
         }
         writeln!(f, "\nconfusion (rows: truth, columns: predicted)")?;
         write!(f, "  {:<9}", "")?;

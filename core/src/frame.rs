@@ -144,7 +144,9 @@ fn strip_data_url(text: &str) -> Result<&str> {
 fn sniff_format(bytes: &[u8]) -> Result<ImageFormat> {
     match image::guess_format(bytes) {
         Ok(f @ (ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::WebP)) => Ok(f),
-        Ok(other) => Err(Error::UnsupportedFormat(format!("{other:?}").to_uppercase())),
+        Ok(other) => Err(Error::UnsupportedFormat(
+            format!("{other:?}").to_uppercase(),
+        )),
         Err(_) => Err(Error::InvalidImage(
             "the data is not a JPEG, PNG or WebP image".into(),
         )),
@@ -364,7 +366,9 @@ mod tests {
 
     #[test]
     fn decodes_png_in_its_own_layout() {
-        let img = Frame::Encoded(png(5, 2)).decode(&Limits::default()).unwrap();
+        let img = Frame::Encoded(png(5, 2))
+            .decode(&Limits::default())
+            .unwrap();
         assert_eq!(
             (img.width(), img.height(), img.format()),
             (5, 2, PixelFormat::Gray8)

@@ -84,19 +84,16 @@ mod tests {
 
     #[test]
     fn extras_are_dropped_and_the_rest_renormalised() {
-        let s = normalise(
-            "m",
-            [("happy", 0.6), ("contempt", 0.2), ("sad", 0.2)],
-            None,
-        )
-        .unwrap();
+        let s = normalise("m", [("happy", 0.6), ("contempt", 0.2), ("sad", 0.2)], None).unwrap();
         assert!((s.get(Emotion::Happy) - 0.75).abs() < 1e-6);
         assert!((s.get(Emotion::Sad) - 0.25).abs() < 1e-6);
     }
 
     #[test]
     fn numbered_labels_need_a_known_mapping() {
-        let id2label = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"];
+        let id2label = [
+            "angry", "disgust", "fear", "happy", "sad", "surprise", "neutral",
+        ];
         let s = normalise("m", [("LABEL_3", 0.9), ("LABEL_6", 0.1)], Some(&id2label)).unwrap();
         assert_eq!(s.dominant().0, Emotion::Happy);
         let err = normalise("m", [("LABEL_3", 0.9)], None).unwrap_err();

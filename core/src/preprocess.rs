@@ -105,11 +105,9 @@ pub fn gray_face(image: &Image, region: &CropRegion) -> Result<GrayFace> {
             return Ok(());
         }
         let src = ImageRef::new(w, h, crop, PixelType::U8).map_err(internal)?;
-        let mut dst =
-            ResizeImage::from_slice_u8(GRAY_SIDE, GRAY_SIDE, &mut out[..], PixelType::U8)
-                .map_err(internal)?;
-        let options =
-            ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear));
+        let mut dst = ResizeImage::from_slice_u8(GRAY_SIDE, GRAY_SIDE, &mut out[..], PixelType::U8)
+            .map_err(internal)?;
+        let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear));
         resizer.resize(&src, &mut dst, &options).map_err(internal)
     })?;
     Ok(GrayFace(out))

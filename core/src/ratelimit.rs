@@ -59,7 +59,10 @@ mod tests {
             assert!(limiter.check(&"a").is_ok());
         }
         let wait = limiter.check(&"a").unwrap_err();
-        assert!(wait > Duration::from_secs(1) && wait <= Duration::from_secs(20), "{wait:?}");
+        assert!(
+            wait > Duration::from_secs(1) && wait <= Duration::from_secs(20),
+            "{wait:?}"
+        );
         assert!(limiter.check(&"b").is_ok());
         assert_eq!(limiter.tracked_keys(), 2);
     }

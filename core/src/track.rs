@@ -227,10 +227,16 @@ mod tests {
     fn without_smoothing_the_raw_scores_pass_through() {
         let mut s = Smoother::new(0.0);
         let (out, shown, change) = s.update(&scores(0.9, 0.1));
-        assert_eq!((out, shown, change), (scores(0.9, 0.1), Emotion::Happy, None));
+        assert_eq!(
+            (out, shown, change),
+            (scores(0.9, 0.1), Emotion::Happy, None)
+        );
         let (_, shown, change) = s.update(&scores(0.45, 0.55));
         assert_eq!(shown, Emotion::Sad);
-        assert_eq!(change.map(|c| (c.from, c.to)), Some((Emotion::Happy, Emotion::Sad)));
+        assert_eq!(
+            change.map(|c| (c.from, c.to)),
+            Some((Emotion::Happy, Emotion::Sad))
+        );
     }
 
     #[test]

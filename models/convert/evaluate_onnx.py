@@ -58,6 +58,8 @@ def main():
     ap.add_argument("--dev-root", default=fx.DEV_DIR)
     ap.add_argument("--reference", default=os.path.join(fx.REPO, "models", "reference"))
     ap.add_argument("--report", default=None)
+    ap.add_argument("--framing", action="store_true",
+                    help="also: fer2013-dev accuracy with a margin padded around each 48x48 crop")
     args = ap.parse_args()
 
     sess = ort.InferenceSession(args.onnx, providers=["CPUExecutionProvider"])
@@ -93,6 +95,30 @@ def main():
     else:
         print(f"(no fer2013-dev at {args.dev_root})")
 
+    if args.framing and os.path.isdir(args.dev_root):
+        import cv2
+        items = fp.fer2013_dev(args.dev_root)
+        grays = [fp.read_gray(p) for p, _ in items]
+        lab = np.array([l for _, l in items])
+
+        def acc(u8s):
+            return float((ort_run(sess, np.stack(u8s)).argmax(1) == lab).mean())
+
+        report["framing"] = {}
+        for m in (1, 2, 3, 5, 10):
+            const = [cv2.resize(cv2.copyMakeBorder(g, m, m, m, m, cv2.BORDER_CONSTANT,
+                                                   value=[float(np.rint(g[-2:].mean()))] * 3), fp.TARGET)
+                     for g in grays]
+            edge = [cv2.resize(cv2.copyMakeBorder(g, m, m, m, m, cv2.BORDER_REPLICATE), fp.TARGET)
+                    for g in grays]
+            a_c, a_e = acc(const), acc(edge)
+            report["framing"][f"pad{m}"] = {"const_mean": a_c, "edge": a_e}
+            print(f"framing: {m:2d} px margin: constant bottom-rows-mean pad {a_c:.3f}, edge-replicate {a_e:.3f}")
+        for m in (2, 4):
+            a = acc([cv2.resize(g[m:-m, m:-m], fp.TARGET) for g in grays])
+            report["framing"][f"inset{m}"] = a
+            print(f"framing: cropped {m} px inside: {a:.3f}")
+
     # The integer re-implementations of fer's OpenCV steps (for porting) vs OpenCV itself.
     n_same = n_all = 0
     cases = []
@@ -101,7 +127,7 @@ def main():
             g = fp.read_gray(path)
             cases.append((g, (0, 0, g.shape[1], g.shape[0])))
     if os.path.exists(os.path.join(fx.FACES_DIR, "faces.json")):
-        for _n, path, box in fx.load_faces_json():
+        for _n, path, box, _e in fx.load_faces_json():
             cases.append((fp.read_gray(path), box))
             bgr = __import__("cv2").imread(path)
             n_all += 1

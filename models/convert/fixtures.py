@@ -5,7 +5,9 @@
 - The repo's fixture photos: tests/fixtures/faces/faces.json (photos with face
   boxes) and tests/fixtures/faces/crops/*_48.png (48x48 gray crops).
 
-Each input is returned as (name, source, uint8 64x64 model input, label or None).
+Each input is returned as (name, source, uint8 64x64 model input, label, path, box):
+label is a class index for fer2013-dev, the human "expression" judgement (a class
+name or None) for the fixtures, None for synthetic inputs.
 """
 
 import json
@@ -21,68 +23,43 @@ FACES_DIR = os.path.join(REPO, "tests", "fixtures", "faces")
 DEV_DIR = os.path.abspath(os.path.join(REPO, "..", "shared", "data", "fer2013-dev"))
 
 
-def _box(v):
-    if isinstance(v, dict):
-        if all(k in v for k in ("x", "y", "w", "h")):
-            return [int(v[k]) for k in ("x", "y", "w", "h")]
-        if all(k in v for k in ("x", "y", "width", "height")):
-            return [int(v[k]) for k in ("x", "y", "width", "height")]
-        raise ValueError(f"unknown box format {v!r}")
-    return [int(t) for t in v]
+def _faces_doc(faces_dir=FACES_DIR):
+    with open(os.path.join(faces_dir, "faces.json")) as f:
+        return json.load(f)
 
 
 def load_faces_json(faces_dir=FACES_DIR):
-    """Return [(name, photo_path, [x, y, w, h]), ...] from faces.json."""
-    path = os.path.join(faces_dir, "faces.json")
-    with open(path) as f:
-        doc = json.load(f)
-    entries = doc
-    if isinstance(doc, dict):
-        for key in ("photos", "faces", "images", "cases"):
-            if key in doc:
-                entries = doc[key]
-                break
+    """[(name, photo_path, [x, y, w, h], expression or None), ...] from faces.json's
+    "photos": one entry per face; a photo with several faces gives <stem>_<i>."""
     out = []
-    for e in entries:
-        fname = next(e[k] for k in ("file", "path", "image", "photo", "filename") if k in e)
-        boxes = None
-        for k in ("box", "bbox", "face", "face_box", "boxes", "faces"):
-            if k in e:
-                boxes = e[k]
-                break
-        if boxes is None:
-            continue
-        if isinstance(boxes, dict) or (boxes and not isinstance(boxes[0], (list, dict))):
-            boxes = [boxes]
-        stem = os.path.splitext(os.path.basename(fname))[0]
-        for i, b in enumerate(boxes):
-            if isinstance(b, dict) and "box" in b:
-                b = b["box"]
-            name = stem if len(boxes) == 1 else f"{stem}_{i}"
-            out.append((name, os.path.join(faces_dir, fname), _box(b)))
+    for photo in _faces_doc(faces_dir)["photos"]:
+        stem = os.path.splitext(os.path.basename(photo["file"]))[0]
+        faces = photo["faces"]
+        for i, face in enumerate(faces):
+            box = [int(face[k]) for k in ("x", "y", "width", "height")]
+            expr = face.get("expression", photo.get("expression") if len(faces) == 1 else None)
+            name = stem if len(faces) == 1 else f"{stem}_{i}"
+            out.append((name, os.path.join(faces_dir, photo["file"]), box, expr))
     return out
 
 
 def fixture_photo_inputs(faces_dir=FACES_DIR):
-    """fer's crop rule (tosquare, +10 px, 40 px pad) on the fixture photos."""
+    """fer's crop rule (tosquare, +10 px, 40 px pad) on the fixture photos' boxes."""
     res = []
-    for name, path, box in load_faces_json(faces_dir):
+    for name, path, box, expr in load_faces_json(faces_dir):
         gray = fp.read_gray(path)
-        res.append((name, "fixture-photo", fp.fer_face_u8(gray, box), None, path, box))
+        res.append((name, "fixture-photo", fp.fer_face_u8(gray, box), expr, path, box))
     return res
 
 
 def fixture_crop_inputs(faces_dir=FACES_DIR):
-    """The committed 48x48 gray crops, resized to 64x64 with fer's resize."""
-    d = os.path.join(faces_dir, "crops")
+    """faces.json's "crops" (48x48 gray PNGs), resized to 64x64 with fer's resize."""
     res = []
-    if not os.path.isdir(d):
-        return res
-    for n in sorted(os.listdir(d)):
-        if n.endswith("_48.png"):
-            gray = fp.read_gray(os.path.join(d, n))
-            res.append((n[:-len(".png")], "fixture-crop", fp.resize_u8(gray), None,
-                        os.path.join(d, n), None))
+    for crop in _faces_doc(faces_dir).get("crops", []):
+        path = os.path.join(faces_dir, crop["file"])
+        name = os.path.splitext(os.path.basename(crop["file"]))[0]
+        gray = fp.read_gray(path)
+        res.append((name, "fixture-crop", fp.resize_u8(gray), crop.get("expression"), path, None))
     return res
 
 

@@ -73,7 +73,7 @@ def main():
 
     cases = []
     worst = 0.0
-    for name, src, u8, _lab, path, box in items:
+    for name, src, u8, expr, path, box in items:
         rel = f"inputs/{name}.png"
         Image.fromarray(u8).save(os.path.join(args.out, rel), optimize=False)
         # Re-read the PNG so the reference is computed from exactly what is committed.
@@ -87,6 +87,8 @@ def main():
                 "top": fp.CLASS_ORDER[int(np.argmax(k))]}
         if path is not None:
             case["source"] = os.path.relpath(path, fx.REPO)
+        if src.startswith("fixture"):
+            case["human_expression"] = expr
         if box is not None:
             case["box"] = [int(v) for v in box]
             case["crop"] = "fer: tosquare, +10 px each side, 40 px pad of bottom-2-rows mean, cv2.resize INTER_LINEAR"

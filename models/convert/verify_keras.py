@@ -155,7 +155,7 @@ def main():
         if not items:
             continue
         u8 = np.stack([it[2] for it in items])
-        labels = [it[3] for it in items] if items[0][3] is not None else None
+        labels = [it[3] for it in items] if isinstance(items[0][3], int) else None
         k, o = run_keras(model, u8), run_ort(sess, u8)
         keras_cache[sname] = (u8, k, labels)
         r = summarise(sname, k, o, labels)
@@ -163,6 +163,15 @@ def main():
         all_k.append(k)
         all_o.append(o)
         ok &= r["max_abs_diff"] <= TOL
+        if items[0][1].startswith("fixture"):
+            rows = []
+            for it, kk, oo in zip(items, k, o):
+                top = fp.CLASS_ORDER[int(np.argmax(oo))]
+                rows.append({"name": it[0], "human": it[3], "onnx_top": top,
+                             "onnx_top_score": round(float(oo.max()), 4),
+                             "keras_top": fp.CLASS_ORDER[int(np.argmax(kk))]})
+                print(f"    {it[0]:22s} human {str(it[3]):8s} -> {top} {oo.max():.3f}")
+            r["faces"] = rows
     k, o = np.concatenate(all_k), np.concatenate(all_o)
     report["all"] = summarise("ALL", k, o)
     ok &= report["all"]["max_abs_diff"] <= TOL

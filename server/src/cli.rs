@@ -7,16 +7,40 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use emotion_core::eval::{collect_samples, evaluate};
 use emotion_core::{DetectRequest, Engine, FaceBox, Frame};
+use emotion_server::config::{Config, ConfigError, LogFormat};
+
+/// Logs to stderr, one line per event; the level comes from `RUST_LOG` (default `info`).
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Pretty => builder.init(),
+    }
+}
 
 #[derive(Debug, Parser)]
-#[command(name = "emotion-server", version, about = "Facial emotion detection: server and tools")]
+#[command(
+    name = "emotion-server",
+    version,
+    about = "Facial emotion detection: server and tools"
+)]
 pub struct Cli {
+    /// What to do; with none, the server starts (configured by the environment and `.env`).
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the REST + WebSocket server with the web page (the default).
+    Serve,
+    /// Load a running server: WebSocket streams and REST clients at once, then print latency,
+    /// throughput, drops and the server's peak memory.
+    Bench(crate::bench::BenchArgs),
     /// Accuracy, per-class recall, confusion matrix and images/s on a folder of `<label>/<image>` files.
     Eval {
         /// Folder with one sub-folder per emotion (angry, disgust, fear, happy, neutral, sad, surprise).
@@ -64,10 +88,16 @@ pub enum CliError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path} holds no images in emotion-named folders (angry, disgust, fear, happy, neutral, sad, surprise)")]
+    #[error(
+        "{path} holds no images in emotion-named folders (angry, disgust, fear, happy, neutral, sad, surprise)"
+    )]
     NoSamples { path: PathBuf },
     #[error(transparent)]
     Engine(#[from] emotion_core::Error),
+    #[error("configuration: {0}")]
+    Config(#[from] ConfigError),
+    #[error("{0}")]
+    Serve(String),
     #[error(transparent)]
     Json(#[from] serde_json::Error),
     #[error("cannot write the output: {0}")]
@@ -75,7 +105,29 @@ pub enum CliError {
 }
 
 pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
-    match cli.command {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let config = Config::from_env()?;
+            init_logging(config.log_format);
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(config.workers)
+                .enable_all()
+                .build()
+                .map_err(|e| CliError::Serve(format!("cannot start the runtime: {e}")))?;
+            runtime
+                .block_on(emotion_server::serve::run(config))
+                .map_err(|e| CliError::Serve(e.to_string()))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench(args) => {
+            let runtime = tokio::runtime::Runtime::new()
+                .map_err(|e| CliError::Serve(format!("cannot start the runtime: {e}")))?;
+            let report = runtime
+                .block_on(crate::bench::run(args))
+                .map_err(CliError::Serve)?;
+            print!("{report}");
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Eval {
             dir,
             json,
@@ -111,7 +163,9 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 let mut request = DetectRequest::new(Frame::Encoded(bytes));
                 request.faces.extend(face);
                 let line = match engine.detect_blocking(request) {
-                    Ok(d) => serde_json::json!({"file": path, "success": true, "detection": d.view(true)}),
+                    Ok(d) => {
+                        serde_json::json!({"file": path, "success": true, "detection": d.view(true)})
+                    }
                     Err(e) => {
                         failed = true;
                         serde_json::json!({"file": path, "success": false,

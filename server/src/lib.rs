@@ -1,0 +1,13 @@
+//! emotion-server: the REST + WebSocket API of the facial emotion engine, and its web page.
+//!
+//! [`config`] reads the environment, [`app`] builds the router, [`api`] and [`ws`] answer
+//! detections, [`serve`] runs it all until a shutdown signal.
+
+pub mod api;
+pub mod app;
+pub mod config;
+pub mod error;
+pub mod metrics;
+pub mod serve;
+mod web;
+pub mod ws;

@@ -36,19 +36,74 @@ fn each_bad_input_gets_its_own_error() {
     let astronaut = read(faces_dir().join("astronaut.jpg"));
     let frame = |bytes: Vec<u8>| DetectRequest::new(Frame::Encoded(bytes));
     let with_box = |x, y, width, height| {
-        frame(astronaut.clone()).with_face(FaceBox { x, y, width, height })
+        frame(astronaut.clone()).with_face(FaceBox {
+            x,
+            y,
+            width,
+            height,
+        })
     };
     let cases: Vec<(&str, DetectRequest, ErrorKind, &str)> = vec![
-        ("empty", frame(Vec::new()), ErrorKind::InvalidInput, "empty_image"),
-        ("truncated JPEG", frame(astronaut[..astronaut.len() / 2].to_vec()), ErrorKind::InvalidInput, "invalid_image"),
-        ("not an image", frame(b"hello, I am text".to_vec()), ErrorKind::InvalidInput, "invalid_image"),
-        ("GIF", frame(b"GIF89a\x01\x00\x01\x00\x00\x00\x00;".to_vec()), ErrorKind::UnsupportedFormat, "unsupported_image_type"),
-        ("huge declared dimensions", frame(png_header_claiming(100_000, 100_000)), ErrorKind::TooLarge, "image_dimensions_too_large"),
-        ("bad base64", DetectRequest::new(Frame::Base64("@@@@".into())), ErrorKind::InvalidInput, "invalid_base64"),
-        ("box outside the image", with_box(600.0, 600.0, 50.0, 50.0), ErrorKind::Unprocessable, "invalid_face_bounds"),
-        ("zero-size box", with_box(100.0, 100.0, 0.0, 50.0), ErrorKind::Unprocessable, "invalid_face_bounds"),
-        ("negative box", with_box(-80.0, -80.0, 40.0, 40.0), ErrorKind::Unprocessable, "invalid_face_bounds"),
-        ("unknown model", frame(astronaut.clone()).with_model("nope"), ErrorKind::InvalidInput, "unknown_model"),
+        (
+            "empty",
+            frame(Vec::new()),
+            ErrorKind::InvalidInput,
+            "empty_image",
+        ),
+        (
+            "truncated JPEG",
+            frame(astronaut[..astronaut.len() / 2].to_vec()),
+            ErrorKind::InvalidInput,
+            "invalid_image",
+        ),
+        (
+            "not an image",
+            frame(b"hello, I am text".to_vec()),
+            ErrorKind::InvalidInput,
+            "invalid_image",
+        ),
+        (
+            "GIF",
+            frame(b"GIF89a\x01\x00\x01\x00\x00\x00\x00;".to_vec()),
+            ErrorKind::UnsupportedFormat,
+            "unsupported_image_type",
+        ),
+        (
+            "huge declared dimensions",
+            frame(png_header_claiming(100_000, 100_000)),
+            ErrorKind::TooLarge,
+            "image_dimensions_too_large",
+        ),
+        (
+            "bad base64",
+            DetectRequest::new(Frame::Base64("@@@@".into())),
+            ErrorKind::InvalidInput,
+            "invalid_base64",
+        ),
+        (
+            "box outside the image",
+            with_box(600.0, 600.0, 50.0, 50.0),
+            ErrorKind::Unprocessable,
+            "invalid_face_bounds",
+        ),
+        (
+            "zero-size box",
+            with_box(100.0, 100.0, 0.0, 50.0),
+            ErrorKind::Unprocessable,
+            "invalid_face_bounds",
+        ),
+        (
+            "negative box",
+            with_box(-80.0, -80.0, 40.0, 40.0),
+            ErrorKind::Unprocessable,
+            "invalid_face_bounds",
+        ),
+        (
+            "unknown model",
+            frame(astronaut.clone()).with_model("nope"),
+            ErrorKind::InvalidInput,
+            "unknown_model",
+        ),
     ];
     for (name, request, kind, code) in cases {
         println!("case: {name}");
@@ -59,7 +114,10 @@ fn each_bad_input_gets_its_own_error() {
 #[test]
 fn an_image_over_the_byte_limit_is_refused_before_decoding() {
     let engine = Engine::builder()
-        .limits(Limits { max_bytes: 10_000, ..Limits::default() })
+        .limits(Limits {
+            max_bytes: 10_000,
+            ..Limits::default()
+        })
         .build()
         .unwrap();
     let astronaut = read(faces_dir().join("astronaut.jpg"));
@@ -67,5 +125,8 @@ fn an_image_over_the_byte_limit_is_refused_before_decoding() {
     let err = engine
         .detect_blocking(DetectRequest::new(Frame::Encoded(astronaut)))
         .unwrap_err();
-    assert!(matches!(err, Error::ImageTooLarge { limit: 10_000, .. }), "{err}");
+    assert!(
+        matches!(err, Error::ImageTooLarge { limit: 10_000, .. }),
+        "{err}"
+    );
 }

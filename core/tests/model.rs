@@ -31,17 +31,26 @@ fn embedded_model_matches_the_keras_reference() {
     assert!(cases.len() >= 10, "the reference set is too small");
     let mut worst = 0.0f32;
     for case in cases {
-        let path = repo().join("models/reference").join(case["input"].as_str().unwrap());
+        let path = repo()
+            .join("models/reference")
+            .join(case["input"].as_str().unwrap());
         let gray = image::load_from_memory(&read(&path)).unwrap().into_luma8();
         assert_eq!(gray.dimensions(), (64, 64), "{}", path.display());
         let scores = model
             .infer(&GrayFace::from_pixels(gray.as_raw()).unwrap())
             .unwrap();
-        for (ours, keras) in scores.as_array().iter().zip(case["keras"].as_array().unwrap()) {
+        for (ours, keras) in scores
+            .as_array()
+            .iter()
+            .zip(case["keras"].as_array().unwrap())
+        {
             worst = worst.max((ours - keras.as_f64().unwrap() as f32).abs());
         }
     }
-    assert!(worst <= tolerance, "max abs difference {worst} > {tolerance}");
+    assert!(
+        worst <= tolerance,
+        "max abs difference {worst} > {tolerance}"
+    );
 }
 
 #[test]
@@ -53,10 +62,18 @@ fn photos_with_a_clear_expression_are_classified_as_people_judged_them() {
         let request = DetectRequest::new(Frame::Encoded(photo.bytes)).with_face(photo.face);
         let detection = engine.detect_blocking(request).unwrap();
         let face = detection.primary();
-        assert_eq!(face.emotion, photo.expression, "{}: {:?}", photo.file, face.scores);
+        assert_eq!(
+            face.emotion, photo.expression,
+            "{}: {:?}",
+            photo.file, face.scores
+        );
         assert!(face.confidence > 0.5, "{}: {:?}", photo.file, face.scores);
         let sum: f32 = face.scores.as_array().iter().sum();
-        assert!((sum - 1.0).abs() < 1e-4, "{}: scores sum to {sum}", photo.file);
+        assert!(
+            (sum - 1.0).abs() < 1e-4,
+            "{}: scores sum to {sum}",
+            photo.file
+        );
         assert!(detection.face_detected);
     }
 }
@@ -76,12 +93,20 @@ fn fer_style_crops_are_classified_as_whole_images() {
 
 #[test]
 fn raw_pixels_in_any_channel_order_give_the_same_answer_as_the_file() {
-    let engine = Engine::builder().cache(0, std::time::Duration::ZERO).build().unwrap();
-    let photo = single_face_photos().into_iter().find(|p| p.file == "astronaut.jpg").unwrap();
+    let engine = Engine::builder()
+        .cache(0, std::time::Duration::ZERO)
+        .build()
+        .unwrap();
+    let photo = single_face_photos()
+        .into_iter()
+        .find(|p| p.file == "astronaut.jpg")
+        .unwrap();
     let rgb = image::load_from_memory(&photo.bytes).unwrap().into_rgb8();
     let (w, h) = rgb.dimensions();
     let from_file = engine
-        .detect_blocking(DetectRequest::new(Frame::Encoded(photo.bytes.clone())).with_face(photo.face))
+        .detect_blocking(
+            DetectRequest::new(Frame::Encoded(photo.bytes.clone())).with_face(photo.face),
+        )
         .unwrap();
     let rgba: Vec<u8> = rgb.pixels().flat_map(|p| [p[0], p[1], p[2], 255]).collect();
     let bgr: Vec<u8> = rgb.pixels().flat_map(|p| [p[2], p[1], p[0]]).collect();
@@ -89,7 +114,13 @@ fn raw_pixels_in_any_channel_order_give_the_same_answer_as_the_file() {
         (rgba, PixelFormat::Rgba8, w as usize * 4),
         (bgr, PixelFormat::Bgr8, w as usize * 3),
     ] {
-        let frame = Frame::Pixels { data, width: w, height: h, stride, format };
+        let frame = Frame::Pixels {
+            data,
+            width: w,
+            height: h,
+            stride,
+            format,
+        };
         let d = engine
             .detect_blocking(DetectRequest::new(frame).with_face(photo.face))
             .unwrap();
@@ -105,7 +136,11 @@ fn several_faces_come_back_largest_first() {
     request.faces = faces.clone();
     let detection = engine.detect_blocking(request).unwrap();
     assert_eq!(detection.faces.len(), faces.len());
-    let areas: Vec<u64> = detection.faces.iter().map(|f| f.face_bounds.area()).collect();
+    let areas: Vec<u64> = detection
+        .faces
+        .iter()
+        .map(|f| f.face_bounds.area())
+        .collect();
     assert!(areas.windows(2).all(|w| w[0] >= w[1]), "{areas:?}");
     // The largest face in that photo (the middle one) smiles.
     assert_eq!(detection.primary().emotion, Emotion::Happy);
@@ -133,7 +168,10 @@ fn a_batch_answers_in_input_order_and_one_bad_image_fails_alone() {
         .iter()
         .map(|(_, bytes, _)| DetectRequest::new(Frame::Encoded(bytes.clone())))
         .collect();
-    requests.insert(1, DetectRequest::new(Frame::Encoded(b"not an image".to_vec())));
+    requests.insert(
+        1,
+        DetectRequest::new(Frame::Encoded(b"not an image".to_vec())),
+    );
     let results = futures::executor::block_on(engine.detect_batch(requests));
     assert_eq!(results.len(), crops.len() + 1);
     assert!(results[1].is_err());
@@ -150,8 +188,14 @@ fn a_batch_answers_in_input_order_and_one_bad_image_fails_alone() {
 fn a_stream_smooths_and_reports_the_change() {
     let engine = Engine::builder().build().unwrap();
     let photos = single_face_photos();
-    let happy = photos.iter().find(|p| p.expression == Emotion::Happy).unwrap();
-    let neutral = photos.iter().find(|p| p.expression == Emotion::Neutral).unwrap();
+    let happy = photos
+        .iter()
+        .find(|p| p.expression == Emotion::Happy)
+        .unwrap();
+    let neutral = photos
+        .iter()
+        .find(|p| p.expression == Emotion::Neutral)
+        .unwrap();
     let mut stream = engine.stream();
     stream.smoother_mut().set_smoothing(0.5);
     let request = |p: &Photo| DetectRequest::new(Frame::Encoded(p.bytes.clone())).with_face(p.face);
@@ -163,5 +207,8 @@ fn a_stream_smooths_and_reports_the_change() {
         changes.extend(change);
     }
     assert_eq!(changes.len(), 1, "{changes:?}");
-    assert_eq!((changes[0].from, changes[0].to), (Emotion::Happy, Emotion::Neutral));
+    assert_eq!(
+        (changes[0].from, changes[0].to),
+        (Emotion::Happy, Emotion::Neutral)
+    );
 }

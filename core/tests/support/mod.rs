@@ -70,7 +70,12 @@ pub fn group_photo(file: &str) -> (Vec<u8>, Vec<FaceBox>) {
         .iter()
         .find(|p| p["file"] == file)
         .unwrap_or_else(|| panic!("{file} is not in faces.json"));
-    let faces = photo["faces"].as_array().unwrap().iter().map(face_box).collect();
+    let faces = photo["faces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(face_box)
+        .collect();
     (read(faces_dir().join(file)), faces)
 }
 

@@ -1,0 +1,210 @@
+//! Who may call the API and how often: per-client rate limits with `Retry-After` (DESIGN §3, §4
+//! `RATE_LIMIT_REQUESTS`) and server API keys (`API_KEYS`).
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::json;
+use tokio_tungstenite::tungstenite;
+
+/// `Retry-After` of a 429: whole seconds, at least 1.
+fn retry_after(response: &reqwest::Response) -> u64 {
+    let value = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .expect("a 429 carries Retry-After")
+        .to_str()
+        .expect("Retry-After is text");
+    let seconds: u64 = value
+        .parse()
+        .unwrap_or_else(|_| panic!("Retry-After `{value}` is not whole seconds"));
+    assert!(seconds >= 1, "Retry-After {seconds}");
+    seconds
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_request_over_the_limit_gets_429_with_retry_after() {
+    let server = TestServer::with_env(&[("RATE_LIMIT_REQUESTS", "5")]).await;
+    let http = client();
+    let detect = json!({"image": b64(&fixture("crops/astronaut_48.png"))});
+    for i in 0..5 {
+        let response = http
+            .post(server.url("/api/detect"))
+            .json(&detect)
+            .send()
+            .await
+            .expect("POST");
+        assert_eq!(response.status().as_u16(), 200, "request {} of 5", i + 1);
+    }
+    let response = http
+        .post(server.url("/api/detect"))
+        .json(&detect)
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(response.status().as_u16(), 429);
+    // 5 a minute: the next one is about 12 s away.
+    let wait = retry_after(&response);
+    assert!((1..=13).contains(&wait), "Retry-After {wait}");
+    expect_error(response, 429, "rate_limited").await;
+    // Every API route shares the budget.
+    for path in ["/api/status", "/api/models"] {
+        let response = http.get(server.url(path)).send().await.expect("GET");
+        retry_after(&response);
+        expect_error(response, 429, "rate_limited").await;
+    }
+    // The health check is not limited.
+    for _ in 0..10 {
+        let body = expect_ok(http.get(server.url("/health")).send().await.expect("GET")).await;
+        assert_eq!(body["status"], "ok");
+    }
+    // Nor is opening a WebSocket.
+    let (mut ws, _) = tokio_tungstenite::connect_async(server.ws_url())
+        .await
+        .expect("the WebSocket opens while REST is limited");
+    ws.close(None).await.expect("close");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_retry_after_a_request_succeeds_again() {
+    // 60 a minute: one more each second once the burst of 60 is spent.
+    let server = TestServer::with_env(&[("RATE_LIMIT_REQUESTS", "60")]).await;
+    let http = client();
+    let mut allowed = 0;
+    let limited = loop {
+        let response = http
+            .get(server.url("/api/models"))
+            .send()
+            .await
+            .expect("GET");
+        match response.status().as_u16() {
+            200 => allowed += 1,
+            429 => break response,
+            other => panic!("unexpected status {other}"),
+        }
+        assert!(allowed <= 70, "no 429 after {allowed} requests");
+    };
+    assert!(allowed >= 60, "only {allowed} requests of the burst of 60");
+    let wait = retry_after(&limited);
+    assert_eq!(wait, 1, "one request a second refills");
+    expect_error(limited, 429, "rate_limited").await;
+    let started = Instant::now();
+    tokio::time::sleep(Duration::from_secs(wait)).await;
+    let response = http
+        .get(server.url("/api/models"))
+        .send()
+        .await
+        .expect("GET");
+    expect_ok(response).await;
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn x_forwarded_for_counts_only_behind_a_trusted_proxy() {
+    // Not trusted (the default): a client cannot escape its limit by inventing addresses.
+    let server = TestServer::with_env(&[("RATE_LIMIT_REQUESTS", "1")]).await;
+    let http = client();
+    let get = |ip: &str| {
+        http.get(server.url("/api/models"))
+            .header("x-forwarded-for", ip)
+            .send()
+    };
+    expect_ok(get("10.0.0.1").await.expect("GET")).await;
+    expect_error(get("10.0.0.2").await.expect("GET"), 429, "rate_limited").await;
+    drop(server);
+
+    // Trusted: each forwarded client has its own budget.
+    let server = TestServer::with_env(&[("RATE_LIMIT_REQUESTS", "1"), ("TRUST_PROXY", "true")]).await;
+    let get = |ip: &str| {
+        http.get(server.url("/api/models"))
+            .header("x-forwarded-for", format!("{ip}, 192.168.1.1"))
+            .send()
+    };
+    expect_ok(get("10.0.0.1").await.expect("GET")).await;
+    expect_error(get("10.0.0.1").await.expect("GET"), 429, "rate_limited").await;
+    expect_ok(get("10.0.0.2").await.expect("GET")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_keys_guard_the_api_but_not_health() {
+    let server = TestServer::with_env(&[("API_KEYS", "k1,k2")]).await;
+    let http = client();
+    let detect = json!({"image": b64(&fixture("crops/astronaut_48.png"))});
+    let post = || http.post(server.url("/api/detect")).json(&detect);
+
+    expect_error(post().send().await.expect("POST"), 401, "unauthorized").await;
+    let ok = expect_ok(post().bearer_auth("k2").send().await.expect("POST")).await;
+    assert_eq!(ok["success"], true);
+    let ok = expect_ok(post().header("x-api-key", "k1").send().await.expect("POST")).await;
+    assert_eq!(ok["success"], true);
+    for (name, request) in [
+        ("wrong bearer key", post().bearer_auth("k3")),
+        ("wrong X-API-Key", post().header("x-api-key", "k1x")),
+        ("a prefix of a key", post().header("x-api-key", "k")),
+        ("empty X-API-Key", post().header("x-api-key", "")),
+        ("not a bearer scheme", post().header("authorization", "Basic azE6")),
+    ] {
+        let response = request.send().await.expect("POST");
+        assert_eq!(response.status().as_u16(), 401, "{name}");
+        expect_error(response, 401, "unauthorized").await;
+    }
+    // Every API route needs the key...
+    for path in ["/api/status", "/api/models"] {
+        expect_error(
+            http.get(server.url(path)).send().await.expect("GET"),
+            401,
+            "unauthorized",
+        )
+        .await;
+        expect_ok(
+            http.get(server.url(path))
+                .bearer_auth("k1")
+                .send()
+                .await
+                .expect("GET"),
+        )
+        .await;
+    }
+    // ...but the health check stays open.
+    let health = expect_ok(http.get(server.url("/health")).send().await.expect("GET")).await;
+    assert_eq!(health["status"], "ok");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_upgrade_needs_a_key_when_keys_are_set() {
+    let server = TestServer::with_env(&[("API_KEYS", "k1,k2")]).await;
+    match tokio_tungstenite::connect_async(server.ws_url()).await {
+        Err(tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status().as_u16(), 401);
+            let body: serde_json::Value =
+                serde_json::from_slice(response.body().as_deref().unwrap_or_default())
+                    .expect("a JSON error body");
+            check_error_body(&body, "unauthorized");
+        }
+        Err(other) => panic!("expected a 401 answer, got {other}"),
+        Ok(_) => panic!("the upgrade without a key was accepted"),
+    }
+    match tokio_tungstenite::connect_async(format!("{}?api_key=nope", server.ws_url())).await {
+        Err(tungstenite::Error::Http(response)) => assert_eq!(response.status().as_u16(), 401),
+        Err(other) => panic!("expected a 401 answer, got {other}"),
+        Ok(_) => panic!("the upgrade with a wrong key was accepted"),
+    }
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("{}?api_key=k1", server.ws_url()))
+        .await
+        .expect("the upgrade with ?api_key=k1 succeeds");
+    use futures::{SinkExt, StreamExt};
+    ws.send(tungstenite::Message::text(r#"{"type":"ping"}"#))
+        .await
+        .expect("send");
+    let reply = tokio::time::timeout(WAIT, ws.next())
+        .await
+        .expect("a reply in time")
+        .expect("the stream is open")
+        .expect("a message");
+    let reply: serde_json::Value =
+        serde_json::from_str(reply.to_text().expect("text")).expect("JSON");
+    assert_eq!(reply["type"], "pong");
+    ws.close(None).await.expect("close");
+}

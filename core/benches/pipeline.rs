@@ -1,12 +1,16 @@
 //! Criterion benches of each step of a frame's path, on real face photos:
 //! decode, preprocess, inference of one face and of 8, and `Engine::detect` end to end.
 
+// A bench that cannot set up its fixtures should stop loudly.
+#![allow(clippy::unwrap_used)]
+
 use std::hint::black_box;
 use std::path::Path;
 use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use emotion_core::face::CropRegion;
+use emotion_core::frame::Channels;
 use emotion_core::preprocess::gray_face;
 use emotion_core::{
     DetectRequest, Engine, FaceBox, Frame, Limits, LocalModel, PixelBox, PixelFormat,
@@ -48,15 +52,19 @@ fn benches(c: &mut Criterion) {
     let (jpeg, faces) = group();
     let limits = Limits::default();
 
-    c.bench_function("decode/jpeg_640x450", |b| {
-        b.iter_batched(
-            || Frame::Encoded(jpeg.clone()),
-            |frame| black_box(frame.decode(&limits).unwrap()),
-            BatchSize::SmallInput,
-        )
-    });
+    for channels in [Channels::Color, Channels::Gray] {
+        c.bench_function(&format!("decode/jpeg_640x450_{channels:?}"), |b| {
+            b.iter_batched(
+                || Frame::Encoded(jpeg.clone()),
+                |frame| black_box(frame.decode(&limits, channels).unwrap()),
+                BatchSize::SmallInput,
+            )
+        });
+    }
 
-    let image = Frame::Encoded(jpeg.clone()).decode(&limits).unwrap();
+    let image = Frame::Encoded(jpeg.clone())
+        .decode(&limits, Channels::Gray)
+        .unwrap();
     let face: PixelBox = faces[1].resolve(image.width(), image.height()).unwrap();
     let region = CropRegion::around_face(&face, 0.1);
     c.bench_function("preprocess/gray64_from_face_box", |b| {

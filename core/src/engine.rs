@@ -198,7 +198,7 @@ impl Engine {
             .inner
             .pool
             .run(move || {
-                let image = frame.decode(&limits)?;
+                let image = frame.decode(&limits, spec.channels())?;
                 let (width, height) = (image.width(), image.height());
                 let regions = if faces.is_empty() {
                     vec![(

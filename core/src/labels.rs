@@ -39,11 +39,12 @@ pub fn normalise<'a>(
             .and_then(|n| n.parse::<usize>().ok())
             .and_then(|n| id2label.and_then(|map| map.get(n).copied()))
             .unwrap_or(label);
-        if let Some(emotion) = canonical(named) {
-            if score.is_finite() && score >= 0.0 {
-                weights[emotion.index()] += score;
-                usable = true;
-            }
+        if let Some(emotion) = canonical(named)
+            && score.is_finite()
+            && score >= 0.0
+        {
+            weights[emotion.index()] += score;
+            usable = true;
         }
     }
     let unusable = || Error::UnknownLabels {

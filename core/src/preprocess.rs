@@ -8,7 +8,7 @@ use xxhash_rust::xxh3::xxh3_128;
 
 use crate::error::{Error, Result};
 use crate::face::CropRegion;
-use crate::frame::Image;
+use crate::frame::{Channels, Image};
 
 /// Side of the embedded model's square gray input.
 pub const GRAY_SIDE: u32 = 64;
@@ -21,6 +21,15 @@ const GRAY_LEN: usize = (GRAY_SIDE * GRAY_SIDE) as usize;
 pub enum InputSpec {
     /// 64x64 gray pixels, as fer's mini-XCEPTION was trained on.
     Gray64,
+}
+
+impl InputSpec {
+    /// The channels the decoder must keep for this input.
+    pub fn channels(self) -> Channels {
+        match self {
+            InputSpec::Gray64 => Channels::Gray,
+        }
+    }
 }
 
 /// A prepared model input: 64x64 gray pixels, row-major, before normalisation.

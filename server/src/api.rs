@@ -5,9 +5,11 @@ use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Multipart, State, multipart::MultipartRejection};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use emotion_core::detection::DetectionView;
 use emotion_core::{DetectRequest, Detection, FaceBox, Frame};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::app::{AppState, SharedState};
 use crate::error::ApiError;
@@ -25,13 +27,28 @@ pub struct Success<T: Serialize> {
     pub body: T,
 }
 
-/// The JSON value of a Detection in the API's shape.
-pub fn detection_json(detection: &Detection, all_scores: bool) -> Value {
-    serde_json::to_value(Success {
+/// A Detection in the API's shape, serialised straight from the engine's value.
+pub fn detection_json(detection: &Detection, all_scores: bool) -> Response {
+    Json(Success {
         success: true,
         body: detection.view(all_scores),
     })
-    .unwrap_or_else(|e| json!({"success": false, "error": {"code": "internal_error", "message": e.to_string()}}))
+    .into_response()
+}
+
+#[derive(Serialize)]
+struct BatchAnswer<'a> {
+    success: bool,
+    count: usize,
+    results: Vec<Slot<'a>>,
+}
+
+/// One slot of a batch answer: a Detection, or the error of that image alone.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Slot<'a> {
+    Detected(Success<DetectionView<'a>>),
+    Failed { success: bool, error: Value },
 }
 
 /// The options every detection route shares.
@@ -76,17 +93,17 @@ async fn run(state: &AppState, request: DetectRequest) -> Result<Detection, ApiE
 pub async fn detect(
     State(state): State<SharedState>,
     body: Result<Json<DetectBody>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let Json(body) = body?;
     let request = body.options.request(Frame::Base64(body.image));
     let detection = run(&state, request).await?;
-    Ok(Json(detection_json(&detection, body.options.all_scores())))
+    Ok(detection_json(&detection, body.options.all_scores()))
 }
 
 pub async fn upload(
     State(state): State<SharedState>,
     multipart: Result<Multipart, MultipartRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let mut multipart = multipart.map_err(|e| {
         ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -129,7 +146,7 @@ pub async fn upload(
         )
     })?;
     let detection = run(&state, options.request(Frame::Encoded(file))).await?;
-    Ok(Json(detection_json(&detection, options.all_scores())))
+    Ok(detection_json(&detection, options.all_scores()))
 }
 
 #[derive(Debug, Deserialize)]
@@ -142,7 +159,7 @@ pub struct BatchBody {
 pub async fn batch(
     State(state): State<SharedState>,
     body: Result<Json<BatchBody>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let Json(body) = body?;
     let max = state.config.max_batch_size;
     if body.images.is_empty() {
@@ -165,20 +182,27 @@ pub async fn batch(
         .into_iter()
         .map(|image| options.request(Frame::Base64(image)))
         .collect();
-    let results: Vec<Value> = state
-        .engine
-        .detect_batch(requests)
-        .await
-        .into_iter()
+    let outcomes = state.engine.detect_batch(requests).await;
+    let results: Vec<Slot<'_>> = outcomes
+        .iter()
         .map(|outcome| match outcome {
             Ok(detection) => {
                 state.metrics.record_detection(detection.processing_ms);
-                detection_json(&detection, options.all_scores())
+                Slot::Detected(Success {
+                    success: true,
+                    body: detection.view(options.all_scores()),
+                })
             }
-            Err(e) => json!({"success": false, "error": ApiError::from(e).body()}),
+            Err(e) => Slot::Failed {
+                success: false,
+                error: ApiError::from(e.clone()).body(),
+            },
         })
         .collect();
-    Ok(Json(
-        json!({"success": true, "count": results.len(), "results": results}),
-    ))
+    Ok(Json(BatchAnswer {
+        success: true,
+        count: results.len(),
+        results,
+    })
+    .into_response())
 }

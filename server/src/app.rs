@@ -119,10 +119,7 @@ pub fn router(state: SharedState) -> Router {
         )
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
         .layer(middleware::from_fn_with_state(state.clone(), require_key))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            state.config.request_timeout,
-        ));
+        .layer(middleware::from_fn_with_state(state.clone(), time_limit));
     let mut app = Router::new()
         .merge(api)
         .route("/health", get(health))
@@ -188,6 +185,21 @@ async fn observe(State(state): State<SharedState>, request: Request, next: Next)
         "request"
     );
     response
+}
+
+/// `REQUEST_TIMEOUT` for an API request, answered in the API's error shape (tower-http's
+/// timeout layer answers with an empty body).
+async fn time_limit(State(state): State<SharedState>, request: Request, next: Next) -> Response {
+    let limit = state.config.request_timeout;
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            format!("the request was not complete within {} s", limit.as_secs()),
+        )
+        .into_response(),
+    }
 }
 
 async fn require_key(State(state): State<SharedState>, request: Request, next: Next) -> Response {

@@ -32,10 +32,6 @@ pub struct BenchArgs {
     /// Seconds of load.
     #[arg(long, default_value_t = 10.0)]
     duration: f64,
-    /// Send the same face box every time, so that the server's cache answers (by default the
-    /// box moves by a pixel or two per request, so that every request costs a real inference).
-    #[arg(long)]
-    cacheable: bool,
     /// API key, when the server requires one.
     #[arg(long)]
     api_key: Option<String>,
@@ -116,13 +112,6 @@ impl fmt::Display for Report {
     }
 }
 
-/// A face box that moves by up to 3 pixels with `n`, or stays put when `cacheable`.
-fn face_box(base: &Value, n: u64, cacheable: bool) -> Value {
-    let shift = if cacheable { 0.0 } else { (n % 7) as f64 * 0.5 };
-    let get = |k: &str| base[k].as_f64().unwrap_or(0.0);
-    json!({"x": get("x") + shift, "y": get("y"), "width": get("width") - shift, "height": get("height")})
-}
-
 pub async fn run(args: BenchArgs) -> Result<Report, String> {
     let client = reqwest::Client::new();
     let base = args.url.trim_end_matches('/').to_owned();
@@ -162,14 +151,20 @@ pub async fn run(args: BenchArgs) -> Result<Report, String> {
         let (client, stats, url) = (client.clone(), stats.clone(), format!("{base}/health"));
         tokio::spawn(async move {
             loop {
-                if let Ok(r) = client.get(&url).send().await {
-                    if let Ok(v) = r.json::<Value>().await {
-                        if let Some(mb) = v["memory_rss_mb"].as_f64() {
-                            let mut s = stats.lock();
-                            s.rss_idle_mb.get_or_insert(mb);
-                            s.rss_peak_mb = s.rss_peak_mb.max(mb);
-                        }
-                    }
+                let health = async {
+                    client
+                        .get(&url)
+                        .send()
+                        .await
+                        .ok()?
+                        .json::<Value>()
+                        .await
+                        .ok()
+                };
+                if let Some(mb) = health.await.and_then(|v| v["memory_rss_mb"].as_f64()) {
+                    let mut s = stats.lock();
+                    s.rss_idle_mb.get_or_insert(mb);
+                    s.rss_peak_mb = s.rss_peak_mb.max(mb);
                 }
                 tokio::time::sleep(Duration::from_millis(250)).await;
             }
@@ -188,18 +183,26 @@ pub async fn run(args: BenchArgs) -> Result<Report, String> {
                 .unwrap_or_default()
         );
         let (frames, boxes, stats) = (frames.clone(), boxes.clone(), stats.clone());
-        let (fps, cacheable) = (args.fps, args.cacheable);
+        let fps = args.fps;
         tasks.push(tokio::spawn(async move {
-            let (socket, _) = tokio_tungstenite::connect_async(ws_url).await.map_err(|e| e.to_string())?;
+            let (socket, _) = tokio_tungstenite::connect_async(ws_url)
+                .await
+                .map_err(|e| e.to_string())?;
             let (mut tx, mut rx) = socket.split();
             let sent_at = Arc::new(Mutex::new(Vec::<Instant>::new()));
             let reader = {
                 let (sent_at, stats) = (sent_at.clone(), stats.clone());
                 tokio::spawn(async move {
                     while let Some(Ok(message)) = rx.next().await {
-                        let Message::Text(text) = message else { continue };
-                        let Ok(v) = serde_json::from_str::<Value>(&text) else { continue };
-                        let at = v["frame_id"].as_u64().and_then(|i| sent_at.lock().get(i as usize).copied());
+                        let Message::Text(text) = message else {
+                            continue;
+                        };
+                        let Ok(v) = serde_json::from_str::<Value>(&text) else {
+                            continue;
+                        };
+                        let at = v["frame_id"]
+                            .as_u64()
+                            .and_then(|i| sent_at.lock().get(i as usize).copied());
                         let mut s = stats.lock();
                         s.dropped += v["dropped_frames"].as_u64().unwrap_or(0);
                         match v["type"].as_str() {
@@ -221,9 +224,13 @@ pub async fn run(args: BenchArgs) -> Result<Report, String> {
                 tick.tick().await;
                 let i = (n as usize + stream) % frames.len();
                 let message = json!({"type": "frame", "data": {
-                    "image": frames[i], "face_bounds": face_box(&boxes[i], n + stream as u64, cacheable), "frame_id": n}});
+                    "image": frames[i], "face_bounds": boxes[i], "frame_id": n}});
                 sent_at.lock().push(Instant::now());
-                if tx.send(Message::Text(message.to_string().into())).await.is_err() {
+                if tx
+                    .send(Message::Text(message.to_string().into()))
+                    .await
+                    .is_err()
+                {
                     break;
                 }
                 stats.lock().frames_sent += 1;
@@ -241,12 +248,13 @@ pub async fn run(args: BenchArgs) -> Result<Report, String> {
         let (client, frames, boxes, stats) =
             (client.clone(), frames.clone(), boxes.clone(), stats.clone());
         let url = format!("{base}/api/detect");
-        let (key, cacheable) = (args.api_key.clone(), args.cacheable);
+        let key = args.api_key.clone();
         tasks.push(tokio::spawn(async move {
             let mut n = worker as u64 * 1_000_003;
             while Instant::now() < deadline {
                 let i = n as usize % frames.len();
-                let body = json!({"image": frames[i], "face_bounds": face_box(&boxes[i], n, cacheable), "return_all_scores": true});
+                let body =
+                    json!({"image": frames[i], "face_bounds": boxes[i], "return_all_scores": true});
                 let mut request = client.post(&url).json(&body);
                 if let Some(k) = &key {
                     request = request.bearer_auth(k);

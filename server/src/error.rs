@@ -110,9 +110,9 @@ impl IntoResponse for ApiError {
             Json(json!({"success": false, "error": self.body()})),
         )
             .into_response();
-        if self.code == "request_too_large" {
-            // The body was not read to its end, so the server closes the connection after this
-            // answer; say so, or a keep-alive client reuses it and its next request fails.
+        if matches!(self.code, "request_too_large" | "request_timeout") {
+            // The body may not have been read to its end, so the server closes the connection
+            // after this answer; say so, or a keep-alive client reuses it and its next request fails.
             response
                 .headers_mut()
                 .insert(header::CONNECTION, HeaderValue::from_static("close"));

@@ -148,14 +148,13 @@ async fn serve(socket: WebSocket, state: SharedState) {
         match reply {
             Ok(reply) => {
                 errors_in_a_row = 0;
-                if let Some(reply) = reply {
-                    if out
+                if let Some(reply) = reply
+                    && out
                         .send(Message::Text(reply.to_string().into()))
                         .await
                         .is_err()
-                    {
-                        break None;
-                    }
+                {
+                    break None;
                 }
             }
             Err((frame_id, error)) => {

@@ -116,7 +116,8 @@ async fn x_forwarded_for_counts_only_behind_a_trusted_proxy() {
     drop(server);
 
     // Trusted: each forwarded client has its own budget.
-    let server = TestServer::with_env(&[("RATE_LIMIT_REQUESTS", "1"), ("TRUST_PROXY", "true")]).await;
+    let server =
+        TestServer::with_env(&[("RATE_LIMIT_REQUESTS", "1"), ("TRUST_PROXY", "true")]).await;
     let get = |ip: &str| {
         http.get(server.url("/api/models"))
             .header("x-forwarded-for", format!("{ip}, 192.168.1.1"))
@@ -144,7 +145,10 @@ async fn api_keys_guard_the_api_but_not_health() {
         ("wrong X-API-Key", post().header("x-api-key", "k1x")),
         ("a prefix of a key", post().header("x-api-key", "k")),
         ("empty X-API-Key", post().header("x-api-key", "")),
-        ("not a bearer scheme", post().header("authorization", "Basic azE6")),
+        (
+            "not a bearer scheme",
+            post().header("authorization", "Basic azE6"),
+        ),
     ] {
         let response = request.send().await.expect("POST");
         assert_eq!(response.status().as_u16(), 401, "{name}");
@@ -207,4 +211,57 @@ async fn websocket_upgrade_needs_a_key_when_keys_are_set() {
         serde_json::from_str(reply.to_text().expect("text")).expect("JSON");
     assert_eq!(reply["type"], "pong");
     ws.close(None).await.expect("close");
+}
+
+/// A browser's CORS preflight for `origin` on `/api/detect`: the allowed origin, if any.
+async fn preflight(server: &TestServer, origin: &str) -> (u16, Option<String>) {
+    let response = client()
+        .request(reqwest::Method::OPTIONS, server.url("/api/detect"))
+        .header("origin", origin)
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type,x-api-key")
+        .send()
+        .await
+        .expect("OPTIONS");
+    let allowed = response
+        .headers()
+        .get("access-control-allow-origin")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    (response.status().as_u16(), allowed)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_allows_any_origin_by_default_and_only_the_listed_ones_when_set() {
+    // Keys set: a preflight carries none, and must still pass.
+    let server = TestServer::with_env(&[("API_KEYS", "k1")]).await;
+    let (status, allowed) = preflight(&server, "https://avatar.example").await;
+    assert_eq!(status, 200);
+    assert_eq!(allowed.as_deref(), Some("*"));
+    drop(server);
+
+    let server = TestServer::with_env(&[(
+        "CORS_ORIGINS",
+        "https://avatar.example, http://localhost:3000",
+    )])
+    .await;
+    let (status, allowed) = preflight(&server, "http://localhost:3000").await;
+    assert_eq!(status, 200);
+    assert_eq!(allowed.as_deref(), Some("http://localhost:3000"));
+    let (_, allowed) = preflight(&server, "https://evil.example").await;
+    assert_eq!(allowed, None, "an unlisted origin is not allowed");
+    // A plain request from a listed origin carries the header too.
+    let response = client()
+        .get(server.url("/health"))
+        .header("origin", "https://avatar.example")
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .and_then(|v| v.to_str().ok()),
+        Some("https://avatar.example")
+    );
 }

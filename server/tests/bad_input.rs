@@ -42,7 +42,9 @@ fn png_declaring(width: u32, height: u32) -> Vec<u8> {
     // zlib stream of one empty stored block.
     png.extend(png_chunk(
         b"IDAT",
-        &[0x78, 0x01, 0x01, 0x00, 0x00, 0xFF, 0xFF, 0x00, 0x00, 0x00, 0x01],
+        &[
+            0x78, 0x01, 0x01, 0x00, 0x00, 0xFF, 0xFF, 0x00, 0x00, 0x00, 0x01,
+        ],
     ));
     png.extend(png_chunk(b"IEND", &[]));
     png
@@ -235,9 +237,8 @@ async fn bad_requests_get_the_right_status_and_code() {
         ),
         (
             "multipart file over MAX_IMAGE_SIZE",
-            http.post(&upload).multipart(
-                Form::new().part("file", file_part(over_max_image.clone(), "big.jpg")),
-            ),
+            http.post(&upload)
+                .multipart(Form::new().part("file", file_part(over_max_image.clone(), "big.jpg"))),
             413,
             "image_too_large",
         ),
@@ -283,6 +284,12 @@ async fn bad_requests_get_the_right_status_and_code() {
             http.get(&detect),
             405,
             "method_not_allowed",
+        ),
+        (
+            "GET /ws without the WebSocket handshake",
+            http.get(server.url("/ws")),
+            400,
+            "websocket_required",
         ),
         (
             "DELETE on /health",
@@ -344,13 +351,7 @@ async fn bad_requests_get_the_right_status_and_code() {
     // After all that, the server still answers.
     let health = expect_ok(http.get(server.url("/health")).send().await.expect("GET")).await;
     assert_eq!(health["status"], "ok");
-    let detection = expect_ok(
-        with_box(astronaut_box())
-            .send()
-            .await
-            .expect("POST"),
-    )
-    .await;
+    let detection = expect_ok(with_box(astronaut_box()).send().await.expect("POST")).await;
     assert_eq!(detection["emotion"], "happy", "{detection}");
 }
 
@@ -411,7 +412,10 @@ async fn a_small_max_image_size_is_enforced_on_every_route() {
         .expect("POST");
     assert_eq!(response.status().as_u16(), 413);
     let body: Value = response.json().await.expect("JSON");
-    let code = body["error"]["code"].as_str().unwrap_or_default().to_owned();
+    let code = body["error"]["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     assert!(
         code == "image_too_large" || code == "request_too_large",
         "{body}"
@@ -419,7 +423,10 @@ async fn a_small_max_image_size_is_enforced_on_every_route() {
     check_error_body(&body, &code);
     let response = http
         .post(server.url("/api/detect/upload"))
-        .multipart(Form::new().part("file", file_part(fixture("crops/grace_hopper_48.png")[..].to_vec(), "g.png")))
+        .multipart(Form::new().part(
+            "file",
+            file_part(fixture("crops/grace_hopper_48.png")[..].to_vec(), "g.png"),
+        ))
         .send()
         .await
         .expect("POST");
@@ -449,9 +456,9 @@ async fn a_small_max_image_size_is_enforced_on_every_route() {
 async fn a_request_after_an_oversized_body_on_the_same_client_succeeds() {
     let server = TestServer::with_env(&[("RATE_LIMIT_REQUESTS", "1000")]).await;
     let http = client();
-    let too_big = json!({"image": "A".repeat(3 * 1024 * 1024)});
+    let too_big = json!({"image": "A".repeat(2 * 1024 * 1024)});
     let small = json!({"image": b64(&fixture("crops/astronaut_48.png"))});
-    for round in 0..20 {
+    for round in 0..8 {
         let response = http
             .post(server.url("/api/detect"))
             .json(&too_big)
@@ -475,4 +482,47 @@ async fn a_request_after_an_oversized_body_on_the_same_client_succeeds() {
             .unwrap_or_else(|e| panic!("round {round}: the next request failed: {e}"));
         expect_ok(response).await;
     }
+}
+
+/// A client too slow to send its body gets `REQUEST_TIMEOUT`'s answer in the API's error shape.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_slower_than_the_timeout_gets_408_in_the_error_shape() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let server = TestServer::with_env(&[("REQUEST_TIMEOUT", "1")]).await;
+    let mut stream = tokio::net::TcpStream::connect(server.addr())
+        .await
+        .expect("connect");
+    // 100 bytes announced, 10 sent, then nothing.
+    stream
+        .write_all(
+            b"POST /api/detect HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n\
+              Content-Length: 100\r\n\r\n{\"image\":",
+        )
+        .await
+        .expect("write");
+    let mut answer = Vec::new();
+    tokio::time::timeout(WAIT, stream.read_to_end(&mut answer))
+        .await
+        .expect("the server answers and closes in time")
+        .expect("read");
+    let answer = String::from_utf8_lossy(&answer);
+    let (head, body) = answer.split_once("\r\n\r\n").expect("a whole response");
+    assert!(head.starts_with("HTTP/1.1 408"), "{answer}");
+    let head = head.to_ascii_lowercase();
+    assert!(head.contains("content-type: application/json"), "{answer}");
+    assert!(head.contains("connection: close"), "{answer}");
+    let body: Value = serde_json::from_str(body).expect("a JSON body");
+    check_error_body(&body, "request_timeout");
+
+    // Quick requests are not affected.
+    expect_ok(
+        client()
+            .post(server.url("/api/detect"))
+            .json(&json!({"image": b64(&fixture("crops/astronaut_48.png"))}))
+            .send()
+            .await
+            .expect("POST"),
+    )
+    .await;
 }

@@ -9,7 +9,14 @@ use serde_json::{Value, json};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_reports_status_version_uptime_backend_and_memory() {
     let server = TestServer::start().await;
-    let body = expect_ok(client().get(server.url("/health")).send().await.expect("GET")).await;
+    let body = expect_ok(
+        client()
+            .get(server.url("/health"))
+            .send()
+            .await
+            .expect("GET"),
+    )
+    .await;
     assert_eq!(body["status"], "ok", "{body}");
     assert_eq!(body["version"], env!("CARGO_PKG_VERSION"), "{body}");
     assert!(
@@ -40,7 +47,9 @@ async fn models_lists_the_backend_chain() {
     assert!(!models.is_empty(), "{body}");
     let first = &models[0];
     assert!(
-        first["id"].as_str().is_some_and(|id| id.starts_with("local")),
+        first["id"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("local")),
         "{body}"
     );
     assert_eq!(first["kind"], "local", "{body}");
@@ -133,7 +142,11 @@ async fn detect_base64_with_a_pixel_box_is_happy_and_repeats_come_from_the_cache
     check_emotion_is_top(&first);
     assert_eq!(first["emotion"], "happy", "{first}");
     assert_eq!(first["face_detected"], true, "{first}");
-    assert_eq!(first["face_bounds"], astronaut_box(), "the box used: {first}");
+    assert_eq!(
+        first["face_bounds"],
+        astronaut_box(),
+        "the box used: {first}"
+    );
     assert_eq!(first["cached"], false, "{first}");
     assert!(first.get("faces").is_none(), "one face: {first}");
 
@@ -213,6 +226,50 @@ async fn detect_without_a_box_classifies_the_whole_image() {
         json!({"x": 0, "y": 0, "width": 512, "height": 512}),
         "{body}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_faces_come_back_largest_first() {
+    let server = TestServer::start().await;
+    // group_of_three.jpg, from faces.json: the middle face is the largest.
+    let boxes = json!([
+        {"x": 184, "y": 112, "width": 83, "height": 93},
+        {"x": 336, "y": 70, "width": 103, "height": 115},
+        {"x": 494, "y": 103, "width": 84, "height": 94},
+    ]);
+    let body = expect_ok(
+        client()
+            .post(server.url("/api/detect"))
+            .json(&json!({"image": b64(&fixture("group_of_three.jpg")), "faces_bounds": boxes}))
+            .send()
+            .await
+            .expect("POST"),
+    )
+    .await;
+    check_detection(&body);
+    let faces = body["faces"].as_array().expect("faces is a list");
+    assert_eq!(faces.len(), 3, "{body}");
+    assert_eq!(faces[0]["face_bounds"], boxes[1], "largest first: {body}");
+    let area = |f: &Value| {
+        f["face_bounds"]["width"].as_u64().unwrap_or_default()
+            * f["face_bounds"]["height"].as_u64().unwrap_or_default()
+    };
+    assert!(
+        faces.windows(2).all(|w| area(&w[0]) >= area(&w[1])),
+        "{body}"
+    );
+    for face in faces {
+        check_detection(&json!({
+            "emotion": face["emotion"], "confidence": face["confidence"],
+            "all_scores": face["all_scores"], "face_bounds": face["face_bounds"],
+            "face_detected": true, "cached": face["cached"], "model_used": "m",
+            "processing_ms": 0.0, "timestamp": 1.7e9,
+        }));
+    }
+    // The top level describes the largest face.
+    assert_eq!(body["face_bounds"], faces[0]["face_bounds"], "{body}");
+    assert_eq!(body["emotion"], faces[0]["emotion"], "{body}");
+    assert_eq!(body["all_scores"], faces[0]["all_scores"], "{body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -345,7 +402,12 @@ async fn batch_answers_every_image_in_input_order() {
         check_detection(result);
         assert!(result.get("all_scores").is_some(), "scores by default");
     }
-    let size = |r: &Value| (r["face_bounds"]["width"].clone(), r["face_bounds"]["height"].clone());
+    let size = |r: &Value| {
+        (
+            r["face_bounds"]["width"].clone(),
+            r["face_bounds"]["height"].clone(),
+        )
+    };
     assert_eq!(size(&results[0]), (json!(48), json!(48)));
     assert_eq!(results[0]["emotion"], "happy", "{}", results[0]);
     assert_eq!(size(&results[1]), (json!(512), json!(600)));
@@ -381,7 +443,11 @@ async fn the_web_app_is_served_at_the_root() {
         .to_owned();
     assert!(content_type.starts_with("text/html"), "{content_type}");
     let text = response.text().await.expect("the page");
-    assert!(text.to_ascii_lowercase().contains("<html") || text.to_ascii_lowercase().contains("<!doctype html"), "{text}");
+    assert!(
+        text.to_ascii_lowercase().contains("<html")
+            || text.to_ascii_lowercase().contains("<!doctype html"),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -398,15 +464,17 @@ async fn metrics_are_prometheus_text_with_request_counts() {
         .unwrap_or_default()
         .to_owned();
     assert!(
-        content_type.starts_with("text/plain") || content_type.starts_with("application/openmetrics-text"),
+        content_type.starts_with("text/plain")
+            || content_type.starts_with("application/openmetrics-text"),
         "{content_type}"
     );
     let text = response.text().await.expect("the metrics");
     assert!(text.contains("# TYPE emotion_http_requests"), "{text}");
     assert!(
-        text.lines().any(|l| l.starts_with("emotion_http_requests_total{")
-            && l.contains(r#"route="/health""#)
-            && l.contains(r#"status="200""#)),
+        text.lines()
+            .any(|l| l.starts_with("emotion_http_requests_total{")
+                && l.contains(r#"route="/health""#)
+                && l.contains(r#"status="200""#)),
         "{text}"
     );
 }
@@ -414,6 +482,10 @@ async fn metrics_are_prometheus_text_with_request_counts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_can_be_turned_off() {
     let server = TestServer::with_env(&[("ENABLE_METRICS", "false")]).await;
-    let response = client().get(server.url("/metrics")).send().await.expect("GET");
+    let response = client()
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .expect("GET");
     expect_error(response, 404, "not_found").await;
 }

@@ -1,6 +1,7 @@
 //! Shared fixtures for the engine's tests: the committed face photos and their boxes.
 
-#![allow(dead_code)]
+// Fixture helpers of tests: a missing or malformed fixture should fail the test at once.
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
 

@@ -94,6 +94,17 @@ impl Drop for TestServer {
     }
 }
 
+/// Panics unless a new connection to `addr` is refused (nothing listens there any more).
+pub async fn assert_refused(addr: &str) {
+    if let Ok(stream) = tokio::net::TcpStream::connect(addr).await {
+        panic!(
+            "a new connection to {addr} was accepted after shutdown: local {:?}, peer {:?}",
+            stream.local_addr(),
+            stream.peer_addr()
+        );
+    }
+}
+
 /// A client with a timeout, so that a hung request fails the test.
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
@@ -172,14 +183,19 @@ pub fn check_detection(d: &Value) {
         let sum: f64 = scores.values().filter_map(Value::as_f64).sum();
         assert!((sum - 1.0).abs() < 1e-3, "all_scores sum to {sum} in {d}");
         let own = scores[emotion].as_f64().expect("the emotion has a score");
-        assert!((own - confidence).abs() < 1e-6, "confidence != its score in {d}");
+        assert!(
+            (own - confidence).abs() < 1e-6,
+            "confidence != its score in {d}"
+        );
     }
 }
 
 /// Without smoothing (REST), the emotion is the top score of `all_scores`.
 pub fn check_emotion_is_top(d: &Value) {
     let emotion = d["emotion"].as_str().expect("emotion is a string");
-    let scores = d["all_scores"].as_object().expect("all_scores is an object");
+    let scores = d["all_scores"]
+        .as_object()
+        .expect("all_scores is an object");
     let top = scores[emotion].as_f64().expect("the emotion has a score");
     assert!(
         scores.values().filter_map(Value::as_f64).all(|s| s <= top),

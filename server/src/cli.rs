@@ -63,7 +63,7 @@ pub enum Command {
     },
 }
 
-fn parse_box(text: &str) -> Result<FaceBox, String> {
+pub fn parse_box(text: &str) -> Result<FaceBox, String> {
     let values: Vec<f64> = text
         .split(',')
         .map(|v| v.trim().parse::<f64>())

@@ -294,7 +294,11 @@ struct ResultMessage<'a> {
     dropped_frames: u64,
 }
 
-/// Takes the newest waiting frame, at most `WS_MAX_FPS` a second, and answers it.
+/// Frames a stream may run ahead of its `WS_MAX_FPS` pace: a client sending at exactly that
+/// rate, with network jitter, is then never held back.
+const PACE_BURST: u32 = 3;
+
+/// Takes the newest waiting frame, at most `WS_MAX_FPS` a second on average, and answers it.
 async fn work(
     state: SharedState,
     slot: Arc<LatestSlot<Job>>,
@@ -303,14 +307,17 @@ async fn work(
 ) {
     let mut stream = state.engine.stream();
     let interval = Duration::from_secs_f64(1.0 / f64::from(state.config.ws_max_fps.get()));
-    let mut next_start = Instant::now();
+    let tolerance = interval * (PACE_BURST - 1);
+    // GCRA: `due` is when the stream would be back on pace; it may be `tolerance` ahead of it.
+    let mut due = Instant::now();
     loop {
-        // Waiting first lets frames that arrive meanwhile replace each other: the newest is taken.
-        tokio::time::sleep_until(next_start).await;
+        // Waiting before taking lets frames that arrive meanwhile replace each other: the
+        // newest is taken.
+        tokio::time::sleep_until(due.checked_sub(tolerance).unwrap_or(due)).await;
         let Some((job, dropped)) = slot.next().await else {
             break;
         };
-        next_start = Instant::now() + interval;
+        due = due.max(Instant::now()) + interval;
         state.metrics.ws_dropped.inc_by(dropped);
         let current = *settings.lock();
         stream.smoother_mut().set_smoothing(current.smoothing);

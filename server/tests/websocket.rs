@@ -564,16 +564,17 @@ async fn frames_are_paced_at_ws_max_fps() {
     let mut ws = connect(&server).await;
     let image = fixture("crops/astronaut_48.png");
     let started = std::time::Instant::now();
-    for i in 0..5 {
+    for i in 0..8 {
         send(&mut ws, frame(&image, None, json!(i))).await;
         let result = recv(&mut ws).await;
         assert_eq!(result["type"], "result", "{result}");
         assert_eq!(result["dropped_frames"], 0, "{result}");
     }
-    // Five frames at 10 a second: at least four intervals of 100 ms.
+    // Eight frames at 10 a second, of which the pace lets 3 through at once (jitter
+    // tolerance): at least five intervals of 100 ms.
     assert!(
-        started.elapsed() >= Duration::from_millis(380),
-        "5 results in {:?}",
+        started.elapsed() >= Duration::from_millis(480),
+        "8 results in {:?}",
         started.elapsed()
     );
 }

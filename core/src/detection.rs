@@ -39,8 +39,10 @@ pub struct Detection {
     pub faces: Vec<FaceResult>,
     /// Whether the faces came from boxes (given or detected) rather than the whole image.
     pub face_detected: bool,
-    /// The id of the model that answered.
+    /// The id of the model that answered (for the largest face).
     pub model_used: String,
+    /// Whether that model is a fallback: the chain's first model could not answer.
+    pub fallback: bool,
     pub processing_ms: f64,
     /// Unix time in seconds when the answer was made.
     pub timestamp: f64,
@@ -99,6 +101,7 @@ impl Serialize for DetectionView<'_> {
             primary: FaceView<'a>,
             face_detected: bool,
             model_used: &'a str,
+            fallback: bool,
             processing_ms: f64,
             timestamp: f64,
             #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -114,6 +117,7 @@ impl Serialize for DetectionView<'_> {
             primary: d.primary().view(self.all_scores),
             face_detected: d.face_detected,
             model_used: &d.model_used,
+            fallback: d.fallback,
             processing_ms: d.processing_ms,
             timestamp: d.timestamp,
             faces,
@@ -134,6 +138,7 @@ mod tests {
                 .collect(),
             face_detected: true,
             model_used: "local/test".into(),
+            fallback: false,
             processing_ms: 1.5,
             timestamp: 1.0,
         }

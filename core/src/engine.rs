@@ -12,8 +12,8 @@ use crate::compute::ComputePool;
 use crate::detection::{Detection, FaceResult};
 use crate::error::{Error, Result};
 use crate::face::{CropRegion, FaceBox, PixelBox};
-use crate::frame::{Frame, Limits};
-use crate::preprocess::{self, ModelInput};
+use crate::frame::{Channels, Frame, Limits};
+use crate::preprocess::{self, InputSpec, ModelInput};
 use crate::track::Stream;
 
 /// One frame to classify.
@@ -70,6 +70,7 @@ pub struct EngineBuilder {
     cache_entries: u64,
     cache_ttl: Duration,
     crop_margin: f32,
+    fallback_local: bool,
 }
 
 impl Default for EngineBuilder {
@@ -81,6 +82,7 @@ impl Default for EngineBuilder {
             cache_entries: 1024,
             cache_ttl: Duration::from_secs(300),
             crop_margin: 0.1,
+            fallback_local: false,
         }
     }
 }
@@ -90,6 +92,13 @@ impl EngineBuilder {
     /// With no model added, the engine uses the embedded one.
     pub fn model(mut self, model: Arc<dyn Classifier>) -> Self {
         self.models.push(model);
+        self
+    }
+
+    /// Whether the embedded model ends the chain of added models, answering when all of them
+    /// fail (it is the whole chain when no model is added).
+    pub fn fallback_local(mut self, on: bool) -> Self {
+        self.fallback_local = on;
         self
     }
 
@@ -122,13 +131,12 @@ impl EngineBuilder {
             .workers
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
         let pool = ComputePool::new(workers)?;
-        let models = if self.models.is_empty() {
+        let mut models = self.models;
+        if models.is_empty() || self.fallback_local {
             let local = LocalModel::embedded()?;
             local.use_pool(&pool);
-            vec![Arc::new(local) as Arc<dyn Classifier>]
-        } else {
-            self.models
-        };
+            models.push(Arc::new(local));
+        }
         Ok(Engine {
             inner: Arc::new(Inner {
                 models,
@@ -184,12 +192,26 @@ impl Engine {
 
     /// Classifies the faces of one frame.
     ///
-    /// Decoding and cropping run on the compute pool in one step; then each face goes through
-    /// the cache to the model, the faces of a frame concurrently.
+    /// Decoding and cropping run on the compute pool in one step, preparing the input of every
+    /// model that may be asked; then each face goes through the chain (the cache first), the
+    /// faces of a frame concurrently.
     pub async fn detect(&self, request: DetectRequest) -> Result<Detection> {
         let started = Instant::now();
-        let model = self.model(request.model.as_deref())?;
-        let spec = model.input_spec();
+        let chain: Vec<&Arc<dyn Classifier>> = match request.model.as_deref() {
+            Some(id) => vec![self.model(Some(id))?],
+            None => self.inner.models.iter().collect(),
+        };
+        let mut specs: Vec<InputSpec> = Vec::with_capacity(2);
+        for spec in chain.iter().map(|m| m.input_spec()) {
+            if !specs.contains(&spec) {
+                specs.push(spec);
+            }
+        }
+        let channels = if specs.iter().any(|s| s.channels() == Channels::Color) {
+            Channels::Color
+        } else {
+            Channels::Gray
+        };
         let limits = self.inner.limits;
         let margin = self.inner.crop_margin;
         let DetectRequest { frame, faces, .. } = request;
@@ -198,7 +220,7 @@ impl Engine {
             .inner
             .pool
             .run(move || {
-                let image = frame.decode(&limits, spec.channels())?;
+                let image = frame.decode(&limits, channels)?;
                 let (width, height) = (image.width(), image.height());
                 let regions = if faces.is_empty() {
                     vec![(
@@ -219,30 +241,88 @@ impl Engine {
                 regions
                     .into_iter()
                     .map(|(bounds, region)| {
-                        Ok((bounds, preprocess::prepare(&image, &region, spec)?))
+                        let inputs = specs
+                            .iter()
+                            .map(|&spec| Ok((spec, preprocess::prepare(&image, &region, spec)?)))
+                            .collect::<Result<Vec<_>>>()?;
+                        Ok((bounds, inputs))
                     })
-                    .collect::<Result<Vec<(PixelBox, ModelInput)>>>()
+                    .collect::<Result<Vec<_>>>()
             })
             .await?;
-        let faces = try_join_all(prepared.into_iter().map(|(bounds, input)| async move {
-            let fingerprint = input.fingerprint();
-            let (scores, cached) = self
-                .inner
-                .cache
-                .get_or_compute(model.id(), fingerprint, model.classify(input))
-                .await?;
-            Ok::<_, Error>(FaceResult::new(bounds, scores, cached))
-        }))
+        let answers = try_join_all(
+            prepared
+                .into_iter()
+                .map(|(bounds, inputs)| self.classify_face(&chain, bounds, inputs)),
+        )
         .await?;
+        let (model_index, _) = answers[0];
+        let faces = answers.into_iter().map(|(_, face)| face).collect();
         Ok(Detection {
             faces,
             face_detected,
-            model_used: model.id().to_owned(),
+            model_used: chain[model_index].id().to_owned(),
+            fallback: model_index > 0,
             processing_ms: started.elapsed().as_secs_f64() * 1e3,
             timestamp: SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0.0, |d| d.as_secs_f64()),
         })
+    }
+
+    /// One face through the chain: the first available model that answers wins. With several
+    /// models, one that is known to be down (not deployed, refused token, open circuit) is
+    /// skipped without a call.
+    async fn classify_face(
+        &self,
+        chain: &[&Arc<dyn Classifier>],
+        bounds: PixelBox,
+        inputs: Vec<(InputSpec, ModelInput)>,
+    ) -> Result<(usize, FaceResult)> {
+        let mut errors = Vec::new();
+        for (index, model) in chain.iter().enumerate() {
+            if chain.len() > 1 && !model.available() {
+                errors.push(Error::Backend {
+                    model: model.id().to_owned(),
+                    message: format!("skipped while {:?}", model.status().state),
+                });
+                continue;
+            }
+            let Some((_, input)) = inputs.iter().find(|(spec, _)| *spec == model.input_spec())
+            else {
+                return Err(Error::Internal(format!(
+                    "no input prepared for {}",
+                    model.id()
+                )));
+            };
+            let computed = self
+                .inner
+                .cache
+                .get_or_compute(
+                    model.id(),
+                    input.fingerprint(),
+                    model.classify(input.clone()),
+                )
+                .await;
+            match computed {
+                Ok((scores, cached)) => {
+                    return Ok((index, FaceResult::new(bounds, scores, cached)));
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+        if let Some(refused) = errors
+            .iter()
+            .find(|e| matches!(e, Error::BackendUnauthorized { .. }))
+        {
+            return Err(refused.clone());
+        }
+        match errors.len() {
+            1 => Err(errors.remove(0)),
+            _ => Err(Error::BackendUnavailable {
+                failures: errors.iter().map(ToString::to_string).collect(),
+            }),
+        }
     }
 
     /// Classifies several frames concurrently; each result stands alone, in input order.

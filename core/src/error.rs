@@ -42,6 +42,10 @@ pub enum Error {
     UnknownLabels { model: String, labels: String },
     #[error("model {model} failed: {message}")]
     Backend { model: String, message: String },
+    #[error("model {model} refused the API token: {message}")]
+    BackendUnauthorized { model: String, message: String },
+    #[error("no model could answer: {}", failures.join("; "))]
+    BackendUnavailable { failures: Vec<String> },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -60,6 +64,8 @@ pub enum ErrorKind {
     Unprocessable,
     /// A model failed or answered nonsense (HTTP 502).
     Backend,
+    /// No model of the chain could answer now (HTTP 503).
+    Unavailable,
     /// A bug: a panic or a broken invariant inside the engine (HTTP 500).
     Internal,
 }
@@ -76,7 +82,10 @@ impl Error {
             Error::ImageTooLarge { .. } | Error::DimensionsTooLarge { .. } => ErrorKind::TooLarge,
             Error::UnsupportedFormat(_) => ErrorKind::UnsupportedFormat,
             Error::InvalidFaceBounds(_) => ErrorKind::Unprocessable,
-            Error::UnknownLabels { .. } | Error::Backend { .. } => ErrorKind::Backend,
+            Error::UnknownLabels { .. }
+            | Error::Backend { .. }
+            | Error::BackendUnauthorized { .. } => ErrorKind::Backend,
+            Error::BackendUnavailable { .. } => ErrorKind::Unavailable,
             Error::Internal(_) => ErrorKind::Internal,
         }
     }
@@ -95,6 +104,8 @@ impl Error {
             Error::UnknownModel { .. } => "unknown_model",
             Error::UnknownLabels { .. } => "unknown_labels",
             Error::Backend { .. } => "backend_error",
+            Error::BackendUnauthorized { .. } => "backend_unauthorized",
+            Error::BackendUnavailable { .. } => "backend_unavailable",
             Error::Internal(_) => "internal_error",
         }
     }

@@ -341,6 +341,17 @@ impl Image {
         &self.data[start..start + self.width as usize * self.format.channels()]
     }
 
+    /// Writes the RGB of row `y`, columns `xs`, into `out` (3 bytes a pixel).
+    pub(crate) fn rgb_row(&self, y: u32, xs: impl Iterator<Item = u32>, out: &mut [u8]) {
+        let row = self.row(y);
+        let channels = self.format.channels();
+        let [r, g, b] = self.format.rgb_offsets();
+        for (o, x) in out.chunks_exact_mut(3).zip(xs) {
+            let p = &row[x as usize * channels..];
+            o.copy_from_slice(&[p[r], p[g], p[b]]);
+        }
+    }
+
     /// Writes the luma (ITU-R BT.601, as OpenCV's and fer's gray) of row `y`, columns `xs`, into `out`.
     pub(crate) fn luma_row(&self, y: u32, xs: impl Iterator<Item = u32>, out: &mut [u8]) {
         let row = self.row(y);

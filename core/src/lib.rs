@@ -20,7 +20,7 @@ pub mod preprocess;
 pub mod ratelimit;
 pub mod track;
 
-pub use classify::{Classifier, ModelKind, local::LocalModel};
+pub use classify::{Classifier, ModelKind, ModelState, ModelStatus, local::LocalModel};
 pub use detection::{Detection, FaceResult};
 pub use emotion::{Emotion, Scores};
 pub use engine::{DetectRequest, Engine, EngineBuilder};

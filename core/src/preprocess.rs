@@ -1,6 +1,7 @@
 //! From a decoded frame and a crop region to the exact input a model takes.
 
 use std::cell::RefCell;
+use std::sync::Arc;
 
 use fast_image_resize::images::{Image as ResizeImage, ImageRef};
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
@@ -21,6 +22,9 @@ const GRAY_LEN: usize = (GRAY_SIDE * GRAY_SIDE) as usize;
 pub enum InputSpec {
     /// 64x64 gray pixels, as fer's mini-XCEPTION was trained on.
     Gray64,
+    /// An RGB JPEG of at most 224x224 (what ViT-style remote models resize to anyway): a few KB
+    /// on the wire instead of the whole frame.
+    RgbJpeg224,
 }
 
 impl InputSpec {
@@ -28,6 +32,7 @@ impl InputSpec {
     pub fn channels(self) -> Channels {
         match self {
             InputSpec::Gray64 => Channels::Gray,
+            InputSpec::RgbJpeg224 => Channels::Color,
         }
     }
 }
@@ -69,6 +74,7 @@ impl GrayFace {
 #[non_exhaustive]
 pub enum ModelInput {
     Gray(GrayFace),
+    Jpeg(Arc<[u8]>),
 }
 
 impl ModelInput {
@@ -76,9 +82,15 @@ impl ModelInput {
     pub fn fingerprint(&self) -> u128 {
         match self {
             ModelInput::Gray(face) => xxh3_128(face.pixels()),
+            ModelInput::Jpeg(jpeg) => xxh3_128(jpeg),
         }
     }
 }
+
+/// Side of the RGB crop sent to remote models.
+pub const REMOTE_SIDE: u32 = 224;
+/// JPEG quality of that crop: faces stay sharp, the crop stays a few KB.
+const REMOTE_JPEG_QUALITY: u8 = 90;
 
 thread_local! {
     /// Per-thread scratch: the resizer keeps its buffers, the crop buffer its capacity, so a
@@ -90,7 +102,64 @@ thread_local! {
 pub fn prepare(image: &Image, region: &CropRegion, spec: InputSpec) -> Result<ModelInput> {
     match spec {
         InputSpec::Gray64 => gray_face(image, region).map(ModelInput::Gray),
+        InputSpec::RgbJpeg224 => rgb_jpeg(image, region).map(|j| ModelInput::Jpeg(j.into())),
     }
+}
+
+/// Fills `crop` with the region's pixels (`channels` bytes each, through `read_row`), repeating
+/// edge pixels past the border.
+fn gather(
+    image: &Image,
+    region: &CropRegion,
+    channels: usize,
+    crop: &mut Vec<u8>,
+    read_row: impl Fn(&Image, u32, &mut dyn Iterator<Item = u32>, &mut [u8]),
+) {
+    let (w, h) = (region.width as usize, region.height as usize);
+    crop.resize(w * h * channels, 0);
+    let max_x = i64::from(image.width()) - 1;
+    let max_y = i64::from(image.height()) - 1;
+    for (row, out_row) in crop.chunks_exact_mut(w * channels).enumerate() {
+        let y = (region.y + row as i64).clamp(0, max_y) as u32;
+        let mut xs = (0..w as i64).map(|i| (region.x + i).clamp(0, max_x) as u32);
+        read_row(image, y, &mut xs, out_row);
+    }
+}
+
+/// RGB, edge-padded crop of `region`, shrunk to at most 224x224, as a JPEG.
+pub fn rgb_jpeg(image: &Image, region: &CropRegion) -> Result<Vec<u8>> {
+    let (w, h) = (region.width, region.height);
+    if w == 0 || h == 0 {
+        return Err(Error::InvalidFaceBounds("the crop region is empty".into()));
+    }
+    let scale = (f64::from(REMOTE_SIDE) / f64::from(w.max(h))).min(1.0);
+    let (out_w, out_h) = (
+        ((f64::from(w) * scale).round() as u32).max(1),
+        ((f64::from(h) * scale).round() as u32).max(1),
+    );
+    SCRATCH.with_borrow_mut(|(resizer, crop)| {
+        gather(image, region, 3, crop, |img, y, xs, out| {
+            img.rgb_row(y, xs, out)
+        });
+        let mut resized;
+        let pixels: &[u8] = if (out_w, out_h) == (w, h) {
+            crop
+        } else {
+            let src = ImageRef::new(w, h, crop, PixelType::U8x3).map_err(internal)?;
+            resized = ResizeImage::new(out_w, out_h, PixelType::U8x3);
+            let options =
+                ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear));
+            resizer
+                .resize(&src, &mut resized, &options)
+                .map_err(internal)?;
+            resized.buffer()
+        };
+        let mut jpeg = Vec::with_capacity(16 * 1024);
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, REMOTE_JPEG_QUALITY)
+            .encode(pixels, out_w, out_h, image::ExtendedColorType::Rgb8)
+            .map_err(|e| Error::Internal(format!("JPEG encoding of the face crop: {e}")))?;
+        Ok(jpeg)
+    })
 }
 
 /// Gray, edge-padded crop of `region`, resized (bilinear) to 64x64.
@@ -101,14 +170,9 @@ pub fn gray_face(image: &Image, region: &CropRegion) -> Result<GrayFace> {
     }
     let mut out = Box::new([0u8; GRAY_LEN]);
     SCRATCH.with_borrow_mut(|(resizer, crop)| {
-        crop.resize(w as usize * h as usize, 0);
-        let max_x = i64::from(image.width()) - 1;
-        let max_y = i64::from(image.height()) - 1;
-        for (row, out_row) in crop.chunks_exact_mut(w as usize).enumerate() {
-            let y = (region.y + row as i64).clamp(0, max_y) as u32;
-            let xs = (0..i64::from(w)).map(|i| (region.x + i).clamp(0, max_x) as u32);
-            image.luma_row(y, xs, out_row);
-        }
+        gather(image, region, 1, crop, |img, y, xs, out| {
+            img.luma_row(y, xs, out)
+        });
         if (w, h) == (GRAY_SIDE, GRAY_SIDE) {
             out.copy_from_slice(crop);
             return Ok(());

@@ -250,12 +250,14 @@ fn model_list(state: &AppState) -> Vec<serde_json::Value> {
         .models()
         .enumerate()
         .map(|(i, m)| {
+            let status = m.status();
             json!({
                 "id": m.id(),
                 "kind": m.kind(),
-                "state": "ready",
+                "state": status.state,
                 "default": i == 0,
-                "last_error": null,
+                "last_error": status.last_error,
+                "last_error_at": status.last_error_at,
             })
         })
         .collect()

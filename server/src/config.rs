@@ -32,6 +32,10 @@ pub enum Origins {
 pub struct Config {
     pub backend: Backend,
     pub hf_api_key: Option<String>,
+    pub hf_model_id: String,
+    pub hf_fallback_models: Vec<String>,
+    pub hf_api_url: String,
+    pub hf_fallback_local: bool,
     pub host: IpAddr,
     pub port: u16,
     pub workers: usize,
@@ -101,6 +105,27 @@ impl Config {
                 },
             )?,
             hf_api_key: get("HF_API_KEY"),
+            hf_model_id: get("HF_MODEL_ID").map_or_else(
+                || "trpakov/vit-face-expression".to_owned(),
+                |v| v.trim().to_owned(),
+            ),
+            hf_fallback_models: get("HF_FALLBACK_MODELS")
+                .unwrap_or_else(|| {
+                    "dima806/facial_emotions_image_detection,RickyIG/emotion_face_image_classification_v2".to_owned()
+                })
+                .split(',')
+                .map(str::trim)
+                .filter(|m| !m.is_empty())
+                .map(String::from)
+                .collect(),
+            hf_api_url: parse(
+                &get,
+                "HF_API_URL",
+                "https://router.huggingface.co/hf-inference/models".to_owned(),
+                "an http:// or https:// URL",
+                |v| (v.starts_with("https://") || v.starts_with("http://")).then(|| v.trim_end_matches('/').to_owned()),
+            )?,
+            hf_fallback_local: parse(&get, "HF_FALLBACK_LOCAL", true, "true or false", parse_bool)?,
             host: parse(
                 &get,
                 "HOST",
@@ -230,20 +255,32 @@ impl Config {
                 },
             )?,
         };
-        if config.backend == Backend::HuggingFace {
+        if config.backend == Backend::HuggingFace && config.hf_api_key.is_none() {
             return Err(ConfigError {
-                var: "EMOTION_BACKEND",
-                value: "huggingface".into(),
-                expected: "auto or local: the Hugging Face backend is not part of this build yet"
-                    .into(),
+                var: "HF_API_KEY",
+                value: String::new(),
+                expected: "a Hugging Face token: EMOTION_BACKEND=huggingface needs one".into(),
             });
         }
         Ok(config)
     }
 
+    /// Whether the Hugging Face chain runs (with `auto`, when a token is set).
+    pub fn uses_huggingface(&self) -> bool {
+        match self.backend {
+            Backend::Local => false,
+            Backend::HuggingFace => true,
+            Backend::Auto => self.hf_api_key.is_some(),
+        }
+    }
+
     /// The backend that actually runs, for `/health`.
     pub fn backend_name(&self) -> &'static str {
-        "local"
+        if self.uses_huggingface() {
+            "huggingface"
+        } else {
+            "local"
+        }
     }
 }
 
@@ -331,6 +368,8 @@ mod tests {
             ("WORKERS", "0", "from 1 to 256"),
             ("RATE_LIMIT_REQUESTS", "0", "at least 1"),
             ("EMOTION_BACKEND", "cloud", "auto, local or huggingface"),
+            ("HF_API_URL", "ftp://x", "http:// or https:// URL"),
+            ("HF_FALLBACK_LOCAL", "perhaps", "true or false"),
             ("TRUST_PROXY", "maybe", "true or false"),
             ("CORS_ORIGINS", "example.com", "comma list of origins"),
             ("LOG_FORMAT", "xml", "pretty or json"),
@@ -341,6 +380,20 @@ mod tests {
             assert!(text.starts_with(&format!("{var}=")), "{text}");
             assert!(text.contains(expected), "{text}");
         }
+    }
+
+    #[test]
+    fn the_backend_follows_the_token() {
+        assert!(!config(&[]).unwrap().uses_huggingface());
+        let auto = config(&[("HF_API_KEY", "hf_x")]).unwrap();
+        assert!(auto.uses_huggingface());
+        assert_eq!(auto.backend_name(), "huggingface");
+        assert_eq!(auto.hf_model_id, "trpakov/vit-face-expression");
+        assert_eq!(auto.hf_fallback_models.len(), 2);
+        let local = config(&[("HF_API_KEY", "hf_x"), ("EMOTION_BACKEND", "local")]).unwrap();
+        assert!(!local.uses_huggingface());
+        let err = config(&[("EMOTION_BACKEND", "huggingface")]).unwrap_err();
+        assert_eq!(err.var, "HF_API_KEY");
     }
 
     #[test]

@@ -4,6 +4,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use emotion_core::classify::huggingface::{HuggingFace, HuggingFaceOptions};
 use emotion_core::{Engine, Limits};
 use tokio::net::TcpListener;
 
@@ -13,16 +14,29 @@ use crate::config::Config;
 /// How long WebSocket streams get to finish after the shutdown signal.
 const STREAM_GRACE: Duration = Duration::from_secs(5);
 
-/// The engine a configuration asks for.
-pub fn engine(config: &Config) -> emotion_core::Result<Engine> {
-    Engine::builder()
+/// The engine a configuration asks for, and the Hugging Face client when its chain runs.
+pub fn engine(config: &Config) -> emotion_core::Result<(Engine, Option<HuggingFace>)> {
+    let mut builder = Engine::builder()
         .workers(config.workers)
         .limits(Limits {
             max_bytes: config.max_image_size,
             ..Limits::default()
         })
-        .cache(config.cache_max_entries, config.cache_ttl)
-        .build()
+        .cache(config.cache_max_entries, config.cache_ttl);
+    let mut remote = None;
+    if let (true, Some(key)) = (config.uses_huggingface(), &config.hf_api_key) {
+        let hf = HuggingFace::new(HuggingFaceOptions {
+            api_key: key.clone(),
+            base_url: config.hf_api_url.clone(),
+            ..HuggingFaceOptions::default()
+        })?;
+        for id in std::iter::once(&config.hf_model_id).chain(&config.hf_fallback_models) {
+            builder = builder.model(hf.model(id));
+        }
+        builder = builder.fallback_local(config.hf_fallback_local);
+        remote = Some(hf);
+    }
+    Ok((builder.build()?, remote))
 }
 
 /// Serves `state` on `listener` until `shutdown` completes; then stops accepting, finishes the
@@ -91,7 +105,11 @@ pub async fn shutdown_signal() {
 
 /// Starts the server from the environment's configuration (the `serve` command).
 pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
-    let engine = engine(&config)?;
+    let (engine, remote) = engine(&config)?;
+    if let Some(hf) = remote {
+        // In the background: start-up never waits on the network.
+        tokio::spawn(async move { hf.warm_up().await });
+    }
     let address = SocketAddr::new(config.host, config.port);
     let listener = TcpListener::bind(address)
         .await

@@ -143,7 +143,9 @@ impl Classifier for LocalModel {
 
     fn classify(&self, input: ModelInput) -> BoxFuture<'_, Result<Scores>> {
         async move {
-            let ModelInput::Gray(face) = input;
+            let ModelInput::Gray(face) = input else {
+                return Err(self.fail("the local model takes a 64x64 gray face"));
+            };
             let model = self.clone();
             self.pool()?.run(move || model.infer(&face)).await
         }

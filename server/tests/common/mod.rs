@@ -39,7 +39,7 @@ impl TestServer {
             .collect();
         let config = emotion_server::config::Config::from_lookup(|name| vars.get(name).cloned())
             .expect("the test configuration is valid");
-        let engine = emotion_server::serve::engine(&config).expect("the engine builds");
+        let (engine, _remote) = emotion_server::serve::engine(&config).expect("the engine builds");
         let state = emotion_server::app::AppState::new(engine, config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

@@ -15,9 +15,12 @@ pub mod error;
 pub mod eval;
 pub mod face;
 pub mod frame;
+#[cfg(feature = "huggingface")]
+pub mod http;
 pub mod labels;
 pub mod preprocess;
 pub mod ratelimit;
+pub mod secret;
 pub mod track;
 
 pub use classify::{Classifier, ModelKind, ModelState, ModelStatus, local::LocalModel};
@@ -27,4 +30,5 @@ pub use engine::{DetectRequest, Engine, EngineBuilder};
 pub use error::{Error, ErrorKind, Result};
 pub use face::{FaceBox, PixelBox};
 pub use frame::{Frame, Limits, PixelFormat};
+pub use secret::Secret;
 pub use track::{EmotionChange, Smoother, Stream};

@@ -169,24 +169,6 @@ fn difference_from_face_crop(photo: &Photo, sent: &image::RgbImage) -> f64 {
 // ---------------------------------------------------------------------------------------------
 // 1. The happy path, for each known label set.
 
-const TRPAKOV_ANSWER: [(&str, f32); 7] = [
-    ("angry", 0.05),
-    ("disgust", 0.01),
-    ("fear", 0.07),
-    ("happy", 0.55),
-    ("neutral", 0.20),
-    ("sad", 0.09),
-    ("surprise", 0.03),
-];
-const DIMA806_ANSWER: [(&str, f32); 7] = [
-    ("sad", 0.40),
-    ("disgust", 0.02),
-    ("angry", 0.08),
-    ("neutral", 0.25),
-    ("fear", 0.11),
-    ("surprise", 0.05),
-    ("happy", 0.09),
-];
 /// `contempt` is not one of the seven; `fear` is the lowest, so a client that asks for fewer
 /// than all eight labels (`top_k` 7) loses it.
 const RICKYIG_ANSWER: [(&str, f32); 8] = [

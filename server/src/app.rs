@@ -13,7 +13,6 @@ use axum::{Json, Router};
 use emotion_core::Engine;
 use emotion_core::ratelimit::RateLimiter;
 use serde_json::json;
-use subtle::ConstantTimeEq;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_http::compression::CompressionLayer;
@@ -44,9 +43,9 @@ impl AppState {
     pub fn new(engine: Engine, config: Config) -> SharedState {
         Arc::new(AppState {
             limiter: RateLimiter::per_minute(config.rate_limit_per_minute),
+            metrics: Metrics::new(engine.clone()),
             engine,
             config,
-            metrics: Metrics::default(),
             started: Instant::now(),
             shutdown: CancellationToken::new(),
             streams: TaskTracker::new(),
@@ -86,14 +85,13 @@ impl AppState {
         let Some(given) = bearer.or(header_key).or(query_key) else {
             return false;
         };
-        // Compare against every key, in constant time, so timing tells nothing.
+        // Compare against every key, each in constant time, without stopping at a match, so
+        // timing tells nothing.
+        let given = given.trim();
         self.config
             .api_keys
             .iter()
-            .fold(subtle::Choice::from(0), |found, key| {
-                found | key.as_bytes().ct_eq(given.trim().as_bytes())
-            })
-            .into()
+            .fold(false, |found, key| key.matches(given) | found)
     }
 }
 
@@ -258,6 +256,7 @@ fn model_list(state: &AppState) -> Vec<serde_json::Value> {
                 "default": i == 0,
                 "last_error": status.last_error,
                 "last_error_at": status.last_error_at,
+                "calls": status.calls,
             })
         })
         .collect()
@@ -290,7 +289,7 @@ async fn status(State(state): State<SharedState>) -> Json<serde_json::Value> {
 }
 
 async fn metrics(State(state): State<SharedState>) -> Response {
-    match state.metrics.encode(state.engine.cache_stats()) {
+    match state.metrics.encode() {
         Ok(text) => (
             [(
                 header::CONTENT_TYPE,

@@ -118,7 +118,12 @@ impl fmt::Display for Report {
 }
 
 pub async fn run(args: BenchArgs) -> Result<Report, String> {
-    let client = reqwest::Client::new();
+    let client = emotion_core::http::client_builder()
+        .and_then(|b| {
+            b.build()
+                .map_err(|e| emotion_core::Error::Internal(e.to_string()))
+        })
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
     let base = args.url.trim_end_matches('/').to_owned();
     let mut frames = Vec::new();
     for path in &args.images {

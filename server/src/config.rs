@@ -5,6 +5,8 @@ use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
+use emotion_core::Secret;
+
 /// Which classifier chain the server runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -27,11 +29,11 @@ pub enum Origins {
     List(Vec<String>),
 }
 
-/// The server's settings.
-#[derive(Clone, PartialEq)]
+/// The server's settings. Keys are [`Secret`]s, so `Debug` shows none of them.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Config {
     pub backend: Backend,
-    pub hf_api_key: Option<String>,
+    pub hf_api_key: Option<Secret>,
     pub hf_model_id: String,
     pub hf_fallback_models: Vec<String>,
     pub hf_api_url: String,
@@ -46,28 +48,12 @@ pub struct Config {
     pub cache_max_entries: u64,
     pub max_image_size: usize,
     pub max_batch_size: usize,
-    pub api_keys: Vec<String>,
+    pub api_keys: Vec<Secret>,
     pub cors_origins: Origins,
     pub trust_proxy: bool,
     pub enable_metrics: bool,
     pub log_format: LogFormat,
     pub request_timeout: Duration,
-}
-
-impl std::fmt::Debug for Config {
-    /// Secrets are never printed, not even in debug output.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Config")
-            .field("backend", &self.backend)
-            .field("hf_api_key", &self.hf_api_key.as_ref().map(|_| "<set>"))
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("workers", &self.workers)
-            .field("rate_limit_per_minute", &self.rate_limit_per_minute)
-            .field("ws_max_fps", &self.ws_max_fps)
-            .field("api_keys", &format_args!("<{} keys>", self.api_keys.len()))
-            .finish_non_exhaustive()
-    }
 }
 
 /// A variable with a value the server cannot use.
@@ -104,7 +90,7 @@ impl Config {
                     _ => None,
                 },
             )?,
-            hf_api_key: get("HF_API_KEY"),
+            hf_api_key: get("HF_API_KEY").map(Secret::from),
             hf_model_id: get("HF_MODEL_ID").map_or_else(
                 || "trpakov/vit-face-expression".to_owned(),
                 |v| v.trim().to_owned(),
@@ -201,7 +187,7 @@ impl Config {
                     v.split(',')
                         .map(str::trim)
                         .filter(|k| !k.is_empty())
-                        .map(String::from)
+                        .map(Secret::from)
                         .collect()
                 })
                 .unwrap_or_default(),
@@ -352,7 +338,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(c.port, 9000);
-        assert_eq!(c.api_keys, ["a", "b", "c"]);
+        assert_eq!(c.api_keys, ["a", "b", "c"].map(Secret::from));
         assert_eq!(
             c.cors_origins,
             Origins::List(vec!["https://x.dev".into(), "http://localhost:3000".into()])

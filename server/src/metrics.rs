@@ -4,11 +4,14 @@
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use emotion_core::{Engine, ModelKind};
 use parking_lot::Mutex;
-use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use serde::Serialize;
@@ -25,6 +28,12 @@ struct RouteLabels {
     route: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ModelLabels {
+    model: String,
+    kind: &'static str,
+}
+
 type HistogramFamily = Family<RouteLabels, Histogram, fn() -> Histogram>;
 
 /// Latency buckets from 0.25 ms to about 4 s.
@@ -39,9 +48,6 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     latency: HistogramFamily,
     detection_seconds: Histogram,
-    cache_hits: Gauge,
-    cache_misses: Gauge,
-    cache_entries: Gauge,
     pub ws_open: Gauge,
     pub ws_frames: Counter,
     pub ws_dropped: Counter,
@@ -61,14 +67,13 @@ pub struct Percentiles {
     pub p99: f64,
 }
 
-impl Default for Metrics {
-    fn default() -> Self {
+impl Metrics {
+    /// The server's metrics, with `engine`'s figures (cache, model calls) read at each scrape.
+    pub fn new(engine: Engine) -> Self {
         let mut registry = Registry::with_prefix("emotion");
         let requests = Family::<RequestLabels, Counter>::default();
         let latency = HistogramFamily::new_with_constructor(latency_histogram);
         let detection_seconds = latency_histogram();
-        let (cache_hits, cache_misses, cache_entries) =
-            (Gauge::default(), Gauge::default(), Gauge::default());
         let (ws_open, ws_frames, ws_dropped) =
             (Gauge::default(), Counter::default(), Counter::default());
         registry.register(
@@ -86,21 +91,6 @@ impl Default for Metrics {
             "Time to classify one frame (decode, crop, inference), REST and WebSocket",
             detection_seconds.clone(),
         );
-        registry.register(
-            "cache_hits",
-            "Results served from the cache",
-            cache_hits.clone(),
-        );
-        registry.register(
-            "cache_misses",
-            "Results computed by a model",
-            cache_misses.clone(),
-        );
-        registry.register(
-            "cache_entries",
-            "Entries in the result cache",
-            cache_entries.clone(),
-        );
         registry.register("websocket_open", "Open WebSocket streams", ws_open.clone());
         registry.register(
             "websocket_frames",
@@ -112,20 +102,64 @@ impl Default for Metrics {
             "WebSocket frames replaced by a newer one before they were processed",
             ws_dropped.clone(),
         );
+        registry.register_collector(Box::new(EngineCollector(engine)));
         Metrics {
             registry,
             requests,
             latency,
             detection_seconds,
-            cache_hits,
-            cache_misses,
-            cache_entries,
             ws_open,
             ws_frames,
             ws_dropped,
             served: AtomicU64::new(0),
             window: Mutex::new(VecDeque::with_capacity(WINDOW)),
         }
+    }
+}
+
+/// The engine's own counters, read when `/metrics` is scraped rather than mirrored.
+#[derive(Debug)]
+struct EngineCollector(Engine);
+
+impl Collector for EngineCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let cache = self.0.cache_stats();
+        for (name, help, value) in [
+            ("cache_hits", "Results served from the cache", cache.hits),
+            ("cache_misses", "Results computed by a model", cache.misses),
+        ] {
+            let counter = ConstCounter::new(value);
+            counter.encode(encoder.encode_descriptor(
+                name,
+                help,
+                None,
+                counter.metric_type(),
+            )?)?;
+        }
+        let entries = ConstGauge::new(i64::try_from(cache.entries).unwrap_or(i64::MAX));
+        entries.encode(encoder.encode_descriptor(
+            "cache_entries",
+            "Entries in the result cache",
+            None,
+            entries.metric_type(),
+        )?)?;
+        let mut calls = encoder.encode_descriptor(
+            "model_calls",
+            "Work sent to each model: local inferences, remote HTTP calls (retries included)",
+            None,
+            MetricType::Counter,
+        )?;
+        for model in self.0.models() {
+            let labels = ModelLabels {
+                model: model.id().to_owned(),
+                kind: match model.kind() {
+                    ModelKind::Local => "local",
+                    ModelKind::Remote => "remote",
+                },
+            };
+            ConstCounter::new(model.status().calls).encode(calls.encode_family(&labels)?)?;
+        }
+        Ok(())
     }
 }
 
@@ -176,15 +210,8 @@ impl Metrics {
         }
     }
 
-    /// The Prometheus text exposition, with the cache figures read now.
-    pub fn encode(
-        &self,
-        cache: emotion_core::cache::CacheStats,
-    ) -> Result<String, std::fmt::Error> {
-        let gauge = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-        self.cache_hits.set(gauge(cache.hits));
-        self.cache_misses.set(gauge(cache.misses));
-        self.cache_entries.set(gauge(cache.entries));
+    /// The Prometheus text exposition.
+    pub fn encode(&self) -> Result<String, std::fmt::Error> {
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &self.registry)?;
         Ok(out)
@@ -193,11 +220,17 @@ impl Metrics {
 
 #[cfg(test)]
 mod tests {
+    use emotion_core::{DetectRequest, Frame};
+
     use super::*;
+
+    fn engine() -> Engine {
+        Engine::builder().workers(1).build().unwrap()
+    }
 
     #[test]
     fn percentiles_come_from_the_recent_window() {
-        let m = Metrics::default();
+        let m = Metrics::new(engine());
         for ms in 1..=100 {
             m.record_detection(f64::from(ms));
         }
@@ -206,23 +239,30 @@ mod tests {
         assert_eq!(m.detections_served(), 100);
     }
 
-    #[test]
-    fn exposition_names_requests_and_cache() {
-        let m = Metrics::default();
+    #[tokio::test]
+    async fn exposition_names_requests_cache_and_model_calls() {
+        let engine = engine();
+        let m = Metrics::new(engine.clone());
         m.record_request("POST", "/api/detect", 200, 0.002);
-        let text = m
-            .encode(emotion_core::cache::CacheStats {
-                entries: 3,
-                hits: 2,
-                misses: 1,
-            })
-            .unwrap();
-        assert!(
-            text.contains(
-                r#"emotion_http_requests_total{method="POST",route="/api/detect",status="200"} 1"#
-            ),
-            "{text}"
-        );
-        assert!(text.contains("emotion_cache_hits 2"), "{text}");
+        let face = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/fixtures/faces/crops/astronaut_48.png"
+        ))
+        .unwrap();
+        for _ in 0..3 {
+            let request = DetectRequest::new(Frame::Encoded(face.clone()));
+            engine.detect(request).await.unwrap();
+        }
+        let text = m.encode().unwrap();
+        for line in [
+            r#"emotion_http_requests_total{method="POST",route="/api/detect",status="200"} 1"#,
+            "emotion_cache_hits_total 2",
+            "emotion_cache_misses_total 1",
+            // moka counts entries lazily, so only the kind of this one is certain.
+            "# TYPE emotion_cache_entries gauge",
+            r#"emotion_model_calls_total{model="local/mini-xception-fer2013",kind="local"} 1"#,
+        ] {
+            assert!(text.lines().any(|l| l == line), "no `{line}` in\n{text}");
+        }
     }
 }

@@ -3,6 +3,7 @@
 //! models not deployed, timeouts), with a circuit breaker per model.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
@@ -17,14 +18,15 @@ use crate::emotion::Scores;
 use crate::error::{Error, Result};
 use crate::labels;
 use crate::preprocess::{InputSpec, ModelInput};
+use crate::secret::Secret;
 
 /// The public Inference API, as routed today.
 pub const DEFAULT_BASE_URL: &str = "https://router.huggingface.co/hf-inference/models";
 
 /// Settings of the remote backend.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct HuggingFaceOptions {
-    pub api_key: String,
+    pub api_key: Secret,
     /// `{base_url}/{model_id}` is called.
     pub base_url: String,
     /// For one call, from connecting to the end of the body.
@@ -45,7 +47,7 @@ pub struct HuggingFaceOptions {
 impl Default for HuggingFaceOptions {
     fn default() -> Self {
         HuggingFaceOptions {
-            api_key: String::new(),
+            api_key: Secret::default(),
             base_url: DEFAULT_BASE_URL.to_owned(),
             request_timeout: Duration::from_secs(10),
             max_loading_wait: Duration::from_secs(20),
@@ -57,16 +59,9 @@ impl Default for HuggingFaceOptions {
     }
 }
 
-impl std::fmt::Debug for HuggingFaceOptions {
-    /// The token is a secret: never printed.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HuggingFaceOptions")
-            .field("base_url", &self.base_url)
-            .field("request_timeout", &self.request_timeout)
-            .field("max_retries", &self.max_retries)
-            .finish_non_exhaustive()
-    }
-}
+/// `top_k` for a model whose label count is unknown: the API answers at most as many labels as
+/// the model has, so asking for more loses none.
+const UNKNOWN_MODEL_TOP_K: usize = 32;
 
 /// The label order (`id2label`) of models whose answers may use `LABEL_n`.
 fn known_id2label(model: &str) -> Option<&'static [&'static str]> {
@@ -101,20 +96,7 @@ struct Shared {
 
 impl HuggingFace {
     pub fn new(options: HuggingFaceOptions) -> Result<HuggingFace> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let roots =
-            rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| Error::Internal(format!("TLS setup: {e}")))?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        let client = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .user_agent(concat!(
-                "facial-emotion-detector/",
-                env!("CARGO_PKG_VERSION")
-            ))
+        let client = crate::http::client_builder()?
             .connect_timeout(options.request_timeout.min(Duration::from_secs(5)))
             .pool_idle_timeout(Duration::from_secs(90))
             .build()
@@ -143,6 +125,7 @@ impl HuggingFace {
                 failures: 0,
                 blocked_until: None,
             }),
+            calls: AtomicU64::new(0),
         });
         self.inner.models.lock().push(model.clone());
         model
@@ -189,6 +172,7 @@ pub struct HuggingFaceModel {
     id2label: Option<&'static [&'static str]>,
     shared: Arc<Shared>,
     health: Mutex<Health>,
+    calls: AtomicU64,
 }
 
 #[derive(Debug)]
@@ -243,15 +227,19 @@ impl HuggingFaceModel {
 
     /// One POST of `jpeg`, its answer read and checked.
     async fn call_once(&self, jpeg: &[u8]) -> Result<Vec<(String, f32)>, Failure> {
+        // The API answers only the `top_k` best labels; a model with extra labels (RickyIG's
+        // `contempt`) would otherwise push one of the seven out of the answer.
+        let top_k = self.id2label.map_or(UNKNOWN_MODEL_TOP_K, <[_]>::len);
         let body = serde_json::json!({
             "inputs": base64::engine::general_purpose::STANDARD.encode(jpeg),
-            "parameters": {"top_k": 7},
+            "parameters": {"top_k": top_k},
         });
+        self.calls.fetch_add(1, Ordering::Relaxed);
         let response = self
             .shared
             .client
             .post(&self.url)
-            .bearer_auth(&self.options().api_key)
+            .bearer_auth(self.options().api_key.expose())
             .json(&body)
             .timeout(self.options().request_timeout)
             .send()
@@ -335,12 +323,15 @@ impl HuggingFaceModel {
                     }
                     Some((*estimate).max(Duration::from_millis(100)).min(left))
                 }
+                // A `Retry-After` longer than a retry may wait is honoured by leaving the
+                // model alone that long (see `failed`), not by holding the caller.
+                Failure::RateLimited(Some(after)) if *after > MAX_RETRY_WAIT => None,
                 Failure::RateLimited(_) | Failure::Transient(_)
                     if retries < options.max_retries =>
                 {
                     retries += 1;
                     Some(match &failure {
-                        Failure::RateLimited(Some(after)) => (*after).min(Duration::from_secs(30)),
+                        Failure::RateLimited(Some(after)) => *after,
                         _ => backoff(retries),
                     })
                 }
@@ -351,6 +342,14 @@ impl HuggingFaceModel {
                 None => return Err(self.failed(failure)),
             }
         }
+    }
+
+    /// Long enough for one request with all its retries and waits.
+    fn probe_lease(&self) -> Duration {
+        let options = self.options();
+        options.request_timeout * (options.max_retries + 1)
+            + MAX_RETRY_WAIT * options.max_retries
+            + options.max_loading_wait
     }
 
     fn succeeded(&self, answer: &[(String, f32)]) -> Result<Scores> {
@@ -422,10 +421,16 @@ impl HuggingFaceModel {
                 ),
                 None,
             ),
-            Failure::RateLimited(_) => (
+            Failure::RateLimited(after) => (
                 ModelState::Failing,
-                "rate limited (429), retries spent".to_owned(),
-                None,
+                match after {
+                    Some(after) => format!(
+                        "rate limited (429), asked to come back in {:.0} s",
+                        after.as_secs_f64()
+                    ),
+                    None => "rate limited (429), retries spent".to_owned(),
+                },
+                after,
             ),
             Failure::Transient(m) | Failure::Final(m) => (ModelState::Failing, m, None),
         };
@@ -454,14 +459,17 @@ impl HuggingFaceModel {
     }
 }
 
-/// Exponential backoff with jitter: about 0.2 s, 0.4 s, 0.8 s, ... up to 5 s.
+/// The longest one retry waits, whether the service said how long (`Retry-After`) or not.
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(5);
+
+/// Exponential backoff with jitter: about 0.2 s, 0.4 s, 0.8 s, ... up to [`MAX_RETRY_WAIT`].
 fn backoff(retry: u32) -> Duration {
     let base = Duration::from_millis(200) * 2u32.saturating_pow(retry.saturating_sub(1).min(5));
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
     let jitter = Duration::from_millis(u64::from(nanos % 100));
-    (base + jitter).min(Duration::from_secs(5))
+    (base + jitter).min(MAX_RETRY_WAIT)
 }
 
 /// A reqwest error in a sentence, without the URL (it is the same for every call).
@@ -522,6 +530,7 @@ impl Classifier for HuggingFaceModel {
                 .as_ref()
                 .and_then(|(_, at)| at.duration_since(UNIX_EPOCH).ok())
                 .map(|d| d.as_secs_f64()),
+            calls: self.calls.load(Ordering::Relaxed),
         }
     }
 
@@ -530,7 +539,17 @@ impl Classifier for HuggingFaceModel {
         if matches!(*self.shared.account.lock(), Some((_, until)) if until > now) {
             return false;
         }
-        // After the cool-down the model is tried again: one probe decides.
-        !matches!(self.health.lock().blocked_until, Some(until) if until > now)
+        // After the cool-down one probe decides: the first caller takes a lease that keeps the
+        // model skipped by the others until the probe's verdict replaces it (a lease is not
+        // forever, as the probe may be answered by the cache and never reach the model).
+        let mut health = self.health.lock();
+        match health.blocked_until {
+            Some(until) if until > now => false,
+            Some(_) => {
+                health.blocked_until = Some(now + self.probe_lease());
+                true
+            }
+            None => true,
+        }
     }
 }

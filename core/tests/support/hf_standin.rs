@@ -1,7 +1,7 @@
 //! A stand-in for the Hugging Face Inference API on 127.0.0.1 (DESIGN §5), for the backend's tests.
 //!
 //! `POST /models/{model_id}` (the id contains a slash) with `Authorization: Bearer <token>` and
-//! either the JSON form `{"inputs": "<base64 JPEG>", "parameters": {"top_k": 7}}` or the raw JPEG
+//! either the JSON form `{"inputs": "<base64 JPEG>", "parameters": {"top_k": 8}}` or the raw JPEG
 //! (`Content-Type: image/jpeg`). Each model id answers from a [`Script`]: a sequence of
 //! [`Behaviour`]s, the last of which repeats forever. A model with no script answers 404 with the
 //! plain-text body `Not Found`, as the real router does for a model that no provider serves.
@@ -43,6 +43,26 @@ pub const RICKYIG_LABELS: [&str; 8] = [
     "anger", "contempt", "disgust", "fear", "happy", "neutral", "sad", "surprise",
 ];
 
+/// An answer of trpakov's model, mostly happy, in its label names.
+pub const TRPAKOV_ANSWER: [(&str, f32); 7] = [
+    ("angry", 0.05),
+    ("disgust", 0.01),
+    ("fear", 0.07),
+    ("happy", 0.55),
+    ("neutral", 0.20),
+    ("sad", 0.09),
+    ("surprise", 0.03),
+];
+/// An answer of dima806's model, mostly sad, in its label names.
+pub const DIMA806_ANSWER: [(&str, f32); 7] = [
+    ("sad", 0.40),
+    ("disgust", 0.02),
+    ("angry", 0.08),
+    ("neutral", 0.25),
+    ("fear", 0.11),
+    ("surprise", 0.05),
+    ("happy", 0.09),
+];
 /// One answer of the stand-in.
 #[derive(Clone, Debug)]
 pub enum Behaviour {

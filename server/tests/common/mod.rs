@@ -107,7 +107,8 @@ pub async fn assert_refused(addr: &str) {
 
 /// A client with a timeout, so that a hung request fails the test.
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
+    emotion_core::http::client_builder()
+        .expect("TLS is set up")
         .timeout(WAIT)
         .build()
         .expect("the HTTP client builds")

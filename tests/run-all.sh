@@ -1,8 +1,19 @@
 #!/usr/bin/env bash
 # Every test of the project, from a fresh clone: formatting, lints, the accuracy check,
-# unit, integration and end-to-end tests. Installs nothing beyond what cargo fetches.
+# unit, integration and end-to-end tests. Installs what it needs from the package registries:
+# Debian's chromium (for the web app's browser test) and the pinned npm packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+echo "== set-up"
+if ! command -v chromium > /dev/null; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium > /dev/null
+fi
+npm ci --prefix web --no-audit --no-fund --loglevel=error
+npm ci --prefix tests/e2e --no-audit --no-fund --loglevel=error
 
 echo "== format"
 cargo fmt --all -- --check
@@ -26,5 +37,6 @@ if accuracy < 0.70:
 PY
 fi
 
+# Every test, the ignored ones too: the browser test of the web app needs the set-up above.
 echo "== tests"
-cargo test --workspace
+cargo test --workspace -- --include-ignored

@@ -23,7 +23,7 @@ pub struct BenchArgs {
     #[arg(long = "image", required = true)]
     images: Vec<PathBuf>,
     /// The face box of each image, in order, as `x,y,width,height` (default: the whole image).
-    #[arg(long = "face", value_parser = crate::cli::parse_box)]
+    #[arg(long = "face", value_parser = parse_box)]
     faces: Vec<FaceBox>,
     /// WebSocket streams.
     #[arg(long, default_value_t = 20)]
@@ -315,4 +315,22 @@ pub async fn run(args: BenchArgs) -> Result<Report, String> {
         seconds,
         stats,
     })
+}
+
+/// A face box on the command line: `x,y,width,height`.
+pub fn parse_box(text: &str) -> Result<FaceBox, String> {
+    let values: Vec<f64> = text
+        .split(',')
+        .map(|v| v.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("`{text}`: {e}"))?;
+    match values[..] {
+        [x, y, width, height] => Ok(FaceBox {
+            x,
+            y,
+            width,
+            height,
+        }),
+        _ => Err(format!("`{text}` is not x,y,width,height")),
+    }
 }

@@ -40,7 +40,7 @@ pub enum Command {
     Serve,
     /// Load a running server: WebSocket streams and REST clients at once, then print latency,
     /// throughput, drops and the server's peak memory.
-    Bench(crate::bench::BenchArgs),
+    Bench(emotion_server::bench::BenchArgs),
     /// Accuracy, per-class recall, confusion matrix and images/s on a folder of `<label>/<image>` files.
     Eval {
         /// Folder with one sub-folder per emotion (angry, disgust, fear, happy, neutral, sad, surprise).
@@ -58,26 +58,9 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
         /// The face box in pixels, `x,y,width,height` (default: the whole image).
-        #[arg(long, value_parser = parse_box)]
+        #[arg(long, value_parser = emotion_server::bench::parse_box)]
         face: Option<FaceBox>,
     },
-}
-
-pub fn parse_box(text: &str) -> Result<FaceBox, String> {
-    let values: Vec<f64> = text
-        .split(',')
-        .map(|v| v.trim().parse::<f64>())
-        .collect::<Result<_, _>>()
-        .map_err(|e| format!("`{text}`: {e}"))?;
-    match values[..] {
-        [x, y, width, height] => Ok(FaceBox {
-            x,
-            y,
-            width,
-            height,
-        }),
-        _ => Err(format!("`{text}` is not x,y,width,height")),
-    }
 }
 
 /// Errors of the command line, each naming what went wrong.
@@ -123,7 +106,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
             let runtime = tokio::runtime::Runtime::new()
                 .map_err(|e| CliError::Serve(format!("cannot start the runtime: {e}")))?;
             let report = runtime
-                .block_on(crate::bench::run(args))
+                .block_on(emotion_server::bench::run(args))
                 .map_err(CliError::Serve)?;
             print!("{report}");
             Ok(ExitCode::SUCCESS)

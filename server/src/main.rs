@@ -1,6 +1,5 @@
 //! `emotion-server`: the command line of the facial emotion engine.
 
-mod bench;
 mod cli;
 
 use std::process::ExitCode;

@@ -6,10 +6,21 @@ use rust_embed::RustEmbed;
 
 use crate::error::ApiError;
 
+/// The page's own files, and the MediaPipe face detector installed from npm (`npm ci` in
+/// `web/`): its script, the short-range model and its WebAssembly, served from our origin so
+/// the page works with no internet.
 #[derive(RustEmbed)]
 #[folder = "../web/"]
-#[exclude = "node_modules/*"]
-#[exclude = "*.test.*"]
+#[include = "*.html"]
+#[include = "*.css"]
+#[include = "*.svg"]
+#[include = "*.js"]
+#[include = "node_modules/@mediapipe/face_detection/*"]
+#[exclude = "node_modules/@mediapipe/face_detection/*full*"]
+#[exclude = "node_modules/@mediapipe/face_detection/*.d.ts"]
+#[exclude = "node_modules/@mediapipe/face_detection/*.md"]
+#[exclude = "node_modules/@mediapipe/face_detection/package.json"]
+#[exclude = "package*.json"]
 struct Assets;
 
 fn serve(path: &str) -> Response {

@@ -166,9 +166,21 @@ async fn observe(State(state): State<SharedState>, request: Request, next: Next)
         .map_or("unmatched", |p| p.as_str())
         .to_owned();
     let path = request.uri().path().to_owned();
-    let response = next.run(request).await;
+    let has_body = request.headers().contains_key(header::TRANSFER_ENCODING)
+        || request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .is_some_and(|v| v != "0");
+    let mut response = next.run(request).await;
     let elapsed = started.elapsed();
     let status = response.status();
+    // A refusal (401, 413, 429, ...) may come before the body was read; the connection cannot
+    // carry another request then, so say so rather than let the client's next request fail.
+    if has_body && status.is_client_error() {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     state.metrics.record_request(
         method.as_str(),
         &route,

@@ -111,13 +111,6 @@ impl IntoResponse for ApiError {
             Json(json!({"success": false, "error": self.body()})),
         )
             .into_response();
-        if matches!(self.code, "request_too_large" | "request_timeout") {
-            // The body may not have been read to its end, so the server closes the connection
-            // after this answer; say so, or a keep-alive client reuses it and its next request fails.
-            response
-                .headers_mut()
-                .insert(header::CONNECTION, HeaderValue::from_static("close"));
-        }
         if let Some(wait) = self.retry_after {
             let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
             if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {

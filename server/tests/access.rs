@@ -265,3 +265,38 @@ async fn cors_allows_any_origin_by_default_and_only_the_listed_ones_when_set() {
         Some("https://avatar.example")
     );
 }
+
+/// A refusal before the body is read (no key, over the rate) closes that connection and says
+/// so, so that a keep-alive client's next request goes out on a fresh one and succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_after_a_refused_large_body_on_the_same_client_succeeds() {
+    let server = TestServer::with_env(&[("API_KEYS", "k1"), ("RATE_LIMIT_REQUESTS", "1000")]).await;
+    let http = client();
+    let large = json!({"image": b64(&fixture("astronaut.jpg")).repeat(8)});
+    let small = json!({"image": b64(&fixture("crops/astronaut_48.png"))});
+    for round in 0..20 {
+        let refused = http
+            .post(server.url("/api/detect"))
+            .json(&large)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("round {round}: the refused request failed: {e}"));
+        assert_eq!(
+            refused
+                .headers()
+                .get(reqwest::header::CONNECTION)
+                .and_then(|v| v.to_str().ok()),
+            Some("close"),
+            "round {round}"
+        );
+        expect_error(refused, 401, "unauthorized").await;
+        let next = http
+            .post(server.url("/api/detect"))
+            .bearer_auth("k1")
+            .json(&small)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("round {round}: the next request failed: {e}"));
+        expect_ok(next).await;
+    }
+}

@@ -22,8 +22,12 @@ const HEIGHT: u32 = 480;
 /// One second of video; Chromium loops the file.
 const FRAMES: usize = 30;
 
+/// The repository root, canonical: Chromium finds no fake camera behind a path with `..` in it.
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .canonicalize()
+        .expect("the repository root exists")
 }
 
 /// A Y4M video (a header, then raw YUV 4:2:0 frames, BT.601 full range as `C420jpeg` says) of

@@ -31,13 +31,17 @@ fn repo() -> PathBuf {
 }
 
 /// A Y4M video (a header, then raw YUV 4:2:0 frames, BT.601 full range as `C420jpeg` says) of
-/// `photo` letterboxed into the camera frame, drifting a few pixels a frame as a person in front
+/// `image` fitted into the camera frame (its drift included), drifting a few pixels a frame as a person in front
 /// of a camera does, so that consecutive frames are not identical.
-fn y4m_from_photo(photo: &Path, out: &Path) {
-    let image = image::open(photo).expect("the photo decodes").into_rgb8();
-    let scale = f64::from(HEIGHT) / f64::from(image.height());
-    let (w, h) = ((f64::from(image.width()) * scale).round() as u32, HEIGHT);
-    let scaled = image::imageops::resize(&image, w, h, image::imageops::FilterType::Triangle);
+fn y4m_from_image(image: &image::RgbImage, out: &Path) {
+    let scale = (f64::from(HEIGHT) / f64::from(image.height()))
+        .min(f64::from(WIDTH - 12) / f64::from(image.width()));
+    let (w, h) = (
+        (f64::from(image.width()) * scale).round() as u32,
+        (f64::from(image.height()) * scale).round() as u32,
+    );
+    let top = (HEIGHT - h) / 2;
+    let scaled = image::imageops::resize(image, w, h, image::imageops::FilterType::Triangle);
     let mut file = std::io::BufWriter::new(std::fs::File::create(out).expect("create the video"));
     writeln!(file, "YUV4MPEG2 W{WIDTH} H{HEIGHT} F30:1 Ip A1:1 C420jpeg").unwrap();
     let (cw, ch) = (WIDTH / 2, HEIGHT / 2);
@@ -47,10 +51,10 @@ fn y4m_from_photo(photo: &Path, out: &Path) {
         let left = (WIDTH - w) as f64 / 2.0 + 6.0 * phase.sin();
         let pixel = |x: u32, y: u32| -> [f64; 3] {
             let sx = x as f64 - left;
-            if sx < 0.0 || sx >= f64::from(w) {
+            if sx < 0.0 || sx >= f64::from(w) || y < top || y >= top + h {
                 return [24.0, 24.0, 28.0];
             }
-            let p = scaled.get_pixel(sx as u32, y);
+            let p = scaled.get_pixel(sx as u32, y - top);
             [f64::from(p[0]), f64::from(p[1]), f64::from(p[2])]
         };
         let mut planes = Vec::with_capacity((WIDTH * HEIGHT + 2 * cw * ch) as usize);
@@ -113,21 +117,31 @@ async fn the_page_streams_a_webcam_face_and_uploads_a_photo() {
     let out = repo.join("target/e2e");
     std::fs::create_dir_all(&out).unwrap();
     let photo = repo.join("tests/fixtures/faces/astronaut.jpg");
+    let picture = image::open(&photo).expect("the photo decodes").into_rgb8();
     let video = out.join("astronaut.y4m");
-    y4m_from_photo(&photo, &video);
+    y4m_from_image(&picture, &video);
+    // The same scene below the chin: a camera that sees a person but no face.
+    let (width, height) = picture.dimensions();
+    let body = image::imageops::crop_imm(&picture, 0, 240, width, height - 240).to_image();
+    let no_face_video = out.join("no_face.y4m");
+    y4m_from_image(&body, &no_face_video);
 
     let server = TestServer::with_env(&[("RATE_LIMIT_REQUESTS", "100000")]).await;
     let url = server.url("/");
-    let (video_arg, photo_arg, out_arg) = (
-        video.display().to_string(),
-        photo.display().to_string(),
-        out.display().to_string(),
-    );
+    let [video_arg, photo_arg, out_arg, no_face_arg] =
+        [&video, &photo, &out, &no_face_video].map(|p| p.display().to_string());
     let script = repo.join("tests/e2e/webcam.mjs");
     let run = tokio::task::spawn_blocking(move || {
         Command::new("node")
             .arg(script)
-            .args([url.as_str(), &video_arg, &photo_arg, "happy", &out_arg])
+            .args([
+                url.as_str(),
+                &video_arg,
+                &photo_arg,
+                "happy",
+                &out_arg,
+                &no_face_arg,
+            ])
             .output()
             .expect("node runs")
     });

@@ -1,15 +1,15 @@
 // The web app end to end in Debian's headless Chromium: a fake camera plays a video of a real
 // face, and the page must find it, stream it to the server and show the right emotion; then a
-// photo goes through the upload form. Prints one JSON line of figures; exits non-zero, saying
-// why, when anything is wrong.
+// photo goes through the upload form; then a camera that sees no face must say so and send
+// nothing. Prints one JSON line of figures; exits non-zero, saying why, when anything is wrong.
 //
-// usage: node webcam.mjs <page url> <camera .y4m> <upload photo> <expected emotion> <screenshot dir>
+// usage: node webcam.mjs <page url> <camera .y4m> <upload photo> <expected emotion> <screenshot dir> <no-face .y4m>
 
 import { chromium } from 'playwright-core';
 
-const [url, video, photo, expected, shots] = process.argv.slice(2);
-if (!shots) {
-  console.error('usage: node webcam.mjs <url> <video.y4m> <photo> <expected emotion> <screenshot dir>');
+const [url, video, photo, expected, shots, noFaceVideo] = process.argv.slice(2);
+if (!noFaceVideo) {
+  console.error('usage: node webcam.mjs <url> <video.y4m> <photo> <expected emotion> <screenshot dir> <no-face.y4m>');
   process.exit(2);
 }
 
@@ -19,22 +19,41 @@ const MIN_RESULTS_PER_S = 10;
 const problems = [];
 const consoleErrors = [];
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  args: [
-    '--headless=new',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--use-fake-ui-for-media-stream',
-    '--use-fake-device-for-media-stream',
-    `--use-file-for-fake-video-capture=${video}`,
-  ],
-});
+/** Chromium with a fake camera that plays `camera`. */
+function launch(camera) {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: [
+      '--headless=new',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--use-fake-ui-for-media-stream',
+      '--use-fake-device-for-media-stream',
+      `--use-file-for-fake-video-capture=${camera}`,
+    ],
+  });
+}
+
+/** A page of `browser` at `url` with the camera allowed; its console errors go to `consoleErrors`. */
+async function openPage(browser) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  await context.grantPermissions(['camera']);
+  const page = await context.newPage();
+  page.on('console', (m) => {
+    if (m.type() === 'error') consoleErrors.push(m.text());
+  });
+  page.on('pageerror', (e) => consoleErrors.push(`page error: ${e.message}`));
+  page.on('requestfailed', (r) => consoleErrors.push(`request failed: ${r.url()}`));
+  await page.goto(url, { waitUntil: 'load' });
+  return page;
+}
+
+const browser = await launch(video);
 
 /** Waits for `predicate` over the page's `window.__emotion`, or fails saying `what`. */
 async function waitFor(page, what, predicate, timeoutMs = 30_000) {
@@ -48,17 +67,9 @@ async function waitFor(page, what, predicate, timeoutMs = 30_000) {
 
 let figures = {};
 try {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-  await context.grantPermissions(['camera']);
-  const page = await context.newPage();
-  page.on('console', (m) => {
-    if (m.type() === 'error') consoleErrors.push(m.text());
-  });
-  page.on('pageerror', (e) => consoleErrors.push(`page error: ${e.message}`));
-  page.on('requestfailed', (r) => consoleErrors.push(`request failed: ${r.url()}`));
-
-  await page.goto(url, { waitUntil: 'load' });
+  const page = await openPage(browser);
   await waitFor(page, 'the camera did not start', () => window.__emotion?.cameraStarted === true);
+  // (On failure waitFor prints the page state, whose cameraError says why the camera failed.)
   await waitFor(page, 'MediaPipe found no face', () => window.__emotion.faceFound === true, 60_000);
   await waitFor(page, 'no result came over the WebSocket', () => window.__emotion.results > 0);
   await waitFor(page, 'the timeline drew nothing', () => window.__emotion.timelinePoints > 1);
@@ -148,6 +159,31 @@ try {
   problems.push(e.message);
 } finally {
   await browser.close();
+}
+
+// No face in view: the page says so and sends nothing.
+const faceless = await launch(noFaceVideo);
+try {
+  const page = await openPage(faceless);
+  await waitFor(page, 'the camera did not start (no-face video)', () => window.__emotion?.cameraStarted === true);
+  await waitFor(page, 'the detector never ran on the no-face video', () => window.__emotion.detections >= 20, 60_000);
+  const seen = await page.evaluate(() => ({
+    faceFound: window.__emotion.faceFound,
+    results: window.__emotion.results,
+    errors: window.__emotion.errors,
+    status: document.querySelector('#face-status')?.textContent?.trim(),
+    emotion: document.querySelector('#emotion-name')?.textContent?.trim(),
+  }));
+  if (seen.faceFound) problems.push('MediaPipe found a face in the no-face video');
+  if (seen.results !== 0) problems.push(`${seen.results} results came back with no face in view: frames were sent`);
+  if (seen.status !== 'No face in view') problems.push(`with no face the page said ${JSON.stringify(seen.status)}`);
+  if (seen.errors.length) problems.push(`error messages with no face: ${seen.errors.join('; ')}`);
+  await page.screenshot({ path: `${shots}/no-face.png` });
+  figures.no_face = seen.status;
+} catch (e) {
+  problems.push(e.message);
+} finally {
+  await faceless.close();
 }
 
 if (consoleErrors.length) problems.push(`console errors: ${consoleErrors.join(' | ')}`);

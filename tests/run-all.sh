@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test of the project, from a fresh clone: formatting, lints, the accuracy check,
 # unit, integration and end-to-end tests. Installs what it needs from the package registries:
-# Debian's chromium (for the web app's browser test) and the pinned npm packages.
+# Debian's chromium (for the web app's browser test), the pinned npm packages, and (in a fresh
+# virtualenv) maturin and the Python test tools from PyPI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,3 +41,20 @@ fi
 # Every test, the ignored ones too: the browser test of the web app needs the set-up above.
 echo "== tests"
 cargo test --workspace -- --include-ignored
+
+# The Python package: a wheel built afresh, installed into a fresh virtualenv, tested there
+# against the embedded model and the server binary the tests above built. (The dev profile keeps
+# the build close to the one above; `pip install ./bindings/python` builds a release wheel.)
+echo "== python package"
+venv=target/py-venv
+rm -rf "$venv" target/wheels
+python3 -m venv "$venv"
+"$venv/bin/pip" install --quiet --disable-pip-version-check "maturin>=1.7,<2" numpy pillow pytest mypy
+"$venv/bin/maturin" build --quiet --profile dev -m bindings/python/Cargo.toml -o target/wheels -i "$venv/bin/python"
+"$venv/bin/pip" install --quiet --disable-pip-version-check target/wheels/emotion_client-*.whl
+(
+  cd bindings/python/tests
+  EMOTION_SERVER_BIN="$PWD/../../../target/debug/emotion-server" \
+    "../../../$venv/bin/python" -m pytest -q -p no:cacheprovider
+  "../../../$venv/bin/python" -m mypy --strict --cache-dir ../../../target/mypy-cache typed_usage.py
+)

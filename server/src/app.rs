@@ -12,6 +12,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use emotion_core::Engine;
 use emotion_core::ratelimit::RateLimiter;
+use futures::StreamExt as _;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -216,12 +217,29 @@ async fn require_key(State(state): State<SharedState>, request: Request, next: N
     if state.authorised(request.headers(), request.uri().query()) {
         return next.run(request).await;
     }
+    discard_body(&state, request).await;
     ApiError::new(
         StatusCode::UNAUTHORIZED,
         "unauthorized",
         "a valid API key is required: send `Authorization: Bearer <key>` or `X-API-Key: <key>`",
     )
     .into_response()
+}
+
+/// Reads and throws away the body of a request refused before its handler ran, up to the
+/// largest body any route accepts (`time_limit` bounds how long). Closing a socket with unread
+/// bytes in it resets the connection, and the client would see a broken pipe instead of the
+/// 401 or 429 it was sent.
+async fn discard_body(state: &AppState, request: Request) {
+    let limit = api::json_body_limit(state.config.max_image_size, state.config.max_batch_size);
+    let mut data = request.into_body().into_data_stream();
+    let mut read = 0;
+    while let Some(Ok(chunk)) = data.next().await {
+        read += chunk.len();
+        if read > limit {
+            break;
+        }
+    }
 }
 
 async fn rate_limit(
@@ -233,7 +251,10 @@ async fn rate_limit(
     let client = state.client_ip(peer, request.headers());
     match state.limiter.check(&client) {
         Ok(()) => next.run(request).await,
-        Err(wait) => ApiError::rate_limited(wait).into_response(),
+        Err(wait) => {
+            discard_body(&state, request).await;
+            ApiError::rate_limited(wait).into_response()
+        }
     }
 }
 

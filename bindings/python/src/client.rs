@@ -189,11 +189,20 @@ async fn blocking<T: Send + 'static>(
 }
 
 impl Backend {
-    pub fn packing(&self) -> Packing {
-        match self {
+    /// Takes a frame from Python in the layout this backend reads: the engine's own pixel
+    /// layouts in-process, RGB for the JPEG a server is sent.
+    pub fn take(
+        &self,
+        py: Python<'_>,
+        frame: &Bound<'_, PyAny>,
+        face_bounds: Option<&Bound<'_, PyAny>>,
+        channel_order: &str,
+    ) -> PyResult<Job> {
+        let packing = match self {
             Backend::Local(_) => Packing::Native,
             Backend::Server(_) => Packing::Rgb,
-        }
+        };
+        frame::take(py, frame, face_bounds, channel_order, packing)
     }
 
     pub async fn detect(&self, job: Job, all_scores: bool) -> Outcome<Detection> {
@@ -273,7 +282,7 @@ fn take_jobs(
     frames
         .iter()
         .zip(&bounds)
-        .map(|(f, b)| frame::take(py, f, b.as_ref(), channel_order, backend.packing()))
+        .map(|(f, b)| backend.take(py, f, b.as_ref(), channel_order))
         .collect()
 }
 
@@ -400,13 +409,7 @@ impl NativeClient {
         return_all_scores: bool,
         channel_order: &str,
     ) -> PyResult<Detection> {
-        let job = frame::take(
-            py,
-            frame,
-            face_bounds,
-            channel_order,
-            self.backend.packing(),
-        )?;
+        let job = self.backend.take(py, frame, face_bounds, channel_order)?;
         let backend = self.backend.clone();
         let outcome = py.detach(move || runtime().block_on(backend.detect(job, return_all_scores)));
         Ok(outcome?)
@@ -421,13 +424,7 @@ impl NativeClient {
         return_all_scores: bool,
         channel_order: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let job = frame::take(
-            py,
-            frame,
-            face_bounds,
-            channel_order,
-            self.backend.packing(),
-        )?;
+        let job = self.backend.take(py, frame, face_bounds, channel_order)?;
         let backend = self.backend.clone();
         pyo3_async_runtimes::tokio::future_into_py(py, async move {
             Ok(backend.detect(job, return_all_scores).await?)

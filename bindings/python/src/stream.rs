@@ -22,7 +22,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::client::{Backend, bounds_json, encode_for_server, error_from_value};
 use crate::errors::{Class, Failure, Outcome};
-use crate::frame::{self, Job};
+use crate::frame::Job;
 use crate::result::Detection;
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -330,13 +330,10 @@ impl NativeStream {
         face_bounds: Option<&Bound<'py, PyAny>>,
         channel_order: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let job = frame::take(
-            py,
-            frame,
-            face_bounds,
-            channel_order,
-            self.inner.backend.packing(),
-        )?;
+        let job = self
+            .inner
+            .backend
+            .take(py, frame, face_bounds, channel_order)?;
         let inner = self.inner.clone();
         pyo3_async_runtimes::tokio::future_into_py(py, async move { Ok(inner.send(job).await?) })
     }

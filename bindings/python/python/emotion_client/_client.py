@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import time
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Iterable, List, Optional, Sequence, Type, Union
 
@@ -20,6 +22,24 @@ DEFAULT_HF_FALLBACKS = (
     "RickyIG/emotion_face_image_classification_v2",
 )
 DEFAULT_HF_URL = "https://router.huggingface.co/hf-inference/models"
+
+
+_async_used = False
+
+
+@atexit.register
+def _let_async_completions_finish() -> None:
+    """pyo3-async-runtimes finishes each awaited call on a tokio thread that re-enters Python
+    just after the awaiting coroutine resumed; if the interpreter finalizes in that window the
+    process crashes at exit (PyO3/pyo3-async-runtimes#40). A short pause at exit, with the GIL
+    free, lets those last completions end first. Only processes that awaited a call pay it."""
+    if _async_used:
+        time.sleep(0.05)
+
+
+def _mark_async() -> None:
+    global _async_used
+    _async_used = True
 
 
 def _frame(frame: Any) -> Any:
@@ -115,6 +135,7 @@ class EmotionClient:
         channel_order: str = "rgb",
     ) -> "Detection":
         """The emotion of the face in ``frame`` (the largest, with several boxes)."""
+        _mark_async()
         return await self._native.detect(
             _frame(frame), face_bounds, return_all_scores, channel_order
         )
@@ -141,6 +162,7 @@ class EmotionClient:
         channel_order: str = "rgb",
     ) -> List[Union["Detection", Exception]]:
         """One result per frame, in order; a frame that fails gives its exception in its place."""
+        _mark_async()
         return await self._native.detect_batch(
             [_frame(f) for f in frames], face_bounds, return_all_scores, channel_order
         )
@@ -179,6 +201,7 @@ class Stream:
         self._native: Optional[_native.NativeStream] = None
 
     async def __aenter__(self) -> "Stream":
+        _mark_async()
         self._native = await self._client.open_stream(self._smoothing, self._all_scores)
         return self
 

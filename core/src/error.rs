@@ -46,6 +46,8 @@ pub enum Error {
     BackendUnauthorized { model: String, message: String },
     #[error("no model could answer: {}", failures.join("; "))]
     BackendUnavailable { failures: Vec<String> },
+    #[error("invalid settings: {0}")]
+    InvalidSettings(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -78,7 +80,8 @@ impl Error {
             | Error::InvalidBase64(_)
             | Error::InvalidImage(_)
             | Error::InvalidPixels(_)
-            | Error::UnknownModel { .. } => ErrorKind::InvalidInput,
+            | Error::UnknownModel { .. }
+            | Error::InvalidSettings(_) => ErrorKind::InvalidInput,
             Error::ImageTooLarge { .. } | Error::DimensionsTooLarge { .. } => ErrorKind::TooLarge,
             Error::UnsupportedFormat(_) => ErrorKind::UnsupportedFormat,
             Error::InvalidFaceBounds(_) => ErrorKind::Unprocessable,
@@ -106,6 +109,7 @@ impl Error {
             Error::Backend { .. } => "backend_error",
             Error::BackendUnauthorized { .. } => "backend_unauthorized",
             Error::BackendUnavailable { .. } => "backend_unavailable",
+            Error::InvalidSettings(_) => "invalid_settings",
             Error::Internal(_) => "internal_error",
         }
     }

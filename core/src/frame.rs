@@ -238,7 +238,8 @@ fn jpeg_is_complete(bytes: &[u8]) -> bool {
     tail.windows(2).any(|w| w == [0xFF, 0xD9])
 }
 
-fn check_dimensions(width: u32, height: u32, limits: &Limits) -> Result<()> {
+/// Refuses an image with no pixels or over the size limits (before anything is allocated for it).
+pub fn check_dimensions(width: u32, height: u32, limits: &Limits) -> Result<()> {
     if width == 0 || height == 0 {
         return Err(Error::InvalidImage(format!(
             "the image is {width}x{height} pixels"

@@ -1,5 +1,5 @@
 //! The HTTPS client setup shared by everything here that calls out (the Hugging Face backend,
-//! the load tool): rustls with ring and the bundled Mozilla roots, so that no system
+//! the emotion-server backend, the load tool): rustls with ring and the bundled Mozilla roots, so that no system
 //! certificate store or OpenSSL is needed, and no process-wide TLS default is assumed.
 
 use std::sync::Arc;
@@ -21,6 +21,23 @@ pub fn client_builder() -> Result<reqwest::ClientBuilder> {
             "facial-emotion-detector/",
             env!("CARGO_PKG_VERSION")
         )))
+}
+
+/// A reqwest error in a sentence, without the URL (it is the same for every call).
+pub fn describe(e: &reqwest::Error) -> String {
+    let what = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else if e.is_body() || e.is_decode() {
+        "the answer broke off"
+    } else {
+        "the request failed"
+    };
+    let source = std::error::Error::source(e)
+        .map(|s| format!(": {s}"))
+        .unwrap_or_default();
+    format!("{what}{source}")
 }
 
 #[cfg(test)]

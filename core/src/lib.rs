@@ -15,7 +15,7 @@ pub mod error;
 pub mod eval;
 pub mod face;
 pub mod frame;
-#[cfg(feature = "huggingface")]
+#[cfg(feature = "remote")]
 pub mod http;
 pub mod labels;
 pub mod preprocess;

@@ -244,7 +244,7 @@ impl HuggingFaceModel {
             .timeout(self.options().request_timeout)
             .send()
             .await
-            .map_err(|e| Failure::Transient(describe(&e)))?;
+            .map_err(|e| Failure::Transient(crate::http::describe(&e)))?;
         let status = response.status();
         let retry_after = response
             .headers()
@@ -255,7 +255,7 @@ impl HuggingFaceModel {
         let bytes = response
             .bytes()
             .await
-            .map_err(|e| Failure::Transient(describe(&e)))?;
+            .map_err(|e| Failure::Transient(crate::http::describe(&e)))?;
         let text = || String::from_utf8_lossy(&bytes[..bytes.len().min(300)]).into_owned();
         let message = || {
             serde_json::from_slice::<ErrorBody>(&bytes)
@@ -470,23 +470,6 @@ fn backoff(retry: u32) -> Duration {
         .map_or(0, |d| d.subsec_nanos());
     let jitter = Duration::from_millis(u64::from(nanos % 100));
     (base + jitter).min(MAX_RETRY_WAIT)
-}
-
-/// A reqwest error in a sentence, without the URL (it is the same for every call).
-fn describe(e: &reqwest::Error) -> String {
-    let what = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "could not connect"
-    } else if e.is_body() || e.is_decode() {
-        "the answer broke off"
-    } else {
-        "the request failed"
-    };
-    let source = std::error::Error::source(e)
-        .map(|s| format!(": {s}"))
-        .unwrap_or_default();
-    format!("{what}{source}")
 }
 
 impl Classifier for HuggingFaceModel {

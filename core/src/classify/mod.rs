@@ -1,9 +1,11 @@
 //! Classifiers: the models that turn a prepared face into [`Scores`]. The engine sees them only
 //! through the [`Classifier`] trait, so local and remote models sit side by side in one chain.
 
-#[cfg(feature = "huggingface")]
+#[cfg(feature = "remote")]
 pub mod huggingface;
 pub mod local;
+#[cfg(feature = "remote")]
+pub mod server;
 
 use futures::future::BoxFuture;
 use serde::Serialize;

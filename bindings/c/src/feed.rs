@@ -1,0 +1,232 @@
+//! The non-blocking way to call, for game loops: `emotion_submit*` hands a frame to the
+//! client's worker and returns at once, `emotion_poll` takes the newest result if there is one.
+//! The latest frame wins: a frame still waiting when a newer one comes is dropped, and counted.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+use emotion_core::track::LatestSlot;
+use emotion_core::{DetectRequest, Engine};
+use futures::FutureExt;
+use parking_lot::Mutex;
+
+use crate::client::{client_ref, pixel_request, write};
+use crate::error::{FfiError, boundary, emotion_result, fail, panic_message};
+use crate::types::{emotion_detection, emotion_pixel_format, emotion_rect};
+
+/// A client's worker and the mailboxes on either side of it.
+#[derive(Debug)]
+pub struct Feed {
+    frames: Arc<LatestSlot<Submitted>>,
+    shared: Arc<Shared>,
+    submitted: AtomicU64,
+}
+
+#[derive(Debug)]
+struct Submitted {
+    id: u64,
+    request: DetectRequest,
+}
+
+#[derive(Debug)]
+struct Shared {
+    /// The newest result not yet polled, with the frames it stands for that nobody saw.
+    result: Mutex<Option<Result<emotion_detection, FfiError>>>,
+    /// The smoothing the worker applies, as `f32` bits (set from any thread).
+    smoothing: AtomicU32,
+}
+
+impl Feed {
+    pub fn new(smoothing: f32) -> Feed {
+        Feed {
+            frames: LatestSlot::new(),
+            shared: Arc::new(Shared {
+                result: Mutex::new(None),
+                smoothing: AtomicU32::new(smoothing.to_bits()),
+            }),
+            submitted: AtomicU64::new(0),
+        }
+    }
+
+    /// Starts the worker of `engine` on the shared runtime; it ends when the feed closes.
+    pub fn start(&self, runtime: &tokio::runtime::Runtime, engine: Engine) {
+        let frames = self.frames.clone();
+        let shared = self.shared.clone();
+        runtime.spawn(async move {
+            let mut stream = engine.stream();
+            while let Some((frame, replaced)) = frames.next().await {
+                let smoothing = f32::from_bits(shared.smoothing.load(Ordering::Relaxed));
+                if stream.smoother_mut().smoothing() != smoothing {
+                    stream.smoother_mut().set_smoothing(smoothing);
+                }
+                let outcome = std::panic::AssertUnwindSafe(stream.detect(frame.request))
+                    .catch_unwind()
+                    .await;
+                let mut result = match outcome {
+                    Ok(Ok((detection, change))) => {
+                        let mut r = emotion_detection::new(&detection, change.as_ref());
+                        r.frame_id = frame.id;
+                        r.dropped_frames = replaced;
+                        Ok(r)
+                    }
+                    Ok(Err(e)) => Err(FfiError::from(e)),
+                    Err(payload) => Err(FfiError::Panic(panic_message(payload.as_ref()))),
+                };
+                let mut slot = shared.result.lock();
+                // A result the game did not poll in time: its frame is dropped, like those
+                // replaced before the worker reached them.
+                if let (Some(Ok(unseen)), Ok(newer)) = (slot.as_ref(), result.as_mut()) {
+                    newer.dropped_frames += unseen.dropped_frames + 1;
+                }
+                *slot = Some(result);
+            }
+        });
+    }
+
+    fn submit(&self, request: DetectRequest) -> u64 {
+        let id = self.submitted.fetch_add(1, Ordering::Relaxed) + 1;
+        self.frames.put(Submitted { id, request });
+        id
+    }
+
+    fn poll(&self) -> Option<Result<emotion_detection, FfiError>> {
+        self.shared.result.lock().take()
+    }
+
+    /// Drops the waiting frame and lets the worker end.
+    pub fn close(&self) {
+        drop(self.frames.take());
+        self.frames.close();
+    }
+}
+
+/// Hands a frame to the client's worker and returns without waiting: the pixels are copied, so
+/// the buffer may be reused at once. A frame the worker has not started yet is replaced (latest
+/// frame wins). Arguments as for `emotion_detect`; `frame_id` is NULL or receives the number of
+/// this frame, which its result carries. Bad arguments fail here; a frame that fails in the
+/// engine (a remote error) fails at `emotion_poll`.
+///
+/// # Safety
+/// As for `emotion_detect`; `frame_id` is NULL or points to a writable `uint64_t`.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn emotion_submit(
+    client: *const crate::client::emotion_client,
+    pixels: *const u8,
+    width: u32,
+    height: u32,
+    stride: usize,
+    format: u32,
+    bounds: *const emotion_rect,
+    frame_id: *mut u64,
+) -> emotion_result {
+    boundary(|| {
+        // SAFETY: the caller's promise.
+        let client = unsafe { client_ref(client)? };
+        // SAFETY: the caller's promise.
+        let request = unsafe {
+            pixel_request(
+                client.engine.limits(),
+                pixels,
+                width,
+                height,
+                stride,
+                format,
+                bounds,
+            )?
+        };
+        let id = client.feed.submit(request);
+        // SAFETY: NULL or writable, the caller's promise.
+        if let Some(out) = unsafe { frame_id.as_mut() } {
+            *out = id;
+        }
+        Ok(emotion_result::EMOTION_OK)
+    })
+}
+
+/// `emotion_submit` for RGBA pixels.
+///
+/// # Safety
+/// As for `emotion_submit`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn emotion_submit_rgba(
+    client: *const crate::client::emotion_client,
+    pixels: *const u8,
+    width: u32,
+    height: u32,
+    stride: usize,
+    bounds: *const emotion_rect,
+    frame_id: *mut u64,
+) -> emotion_result {
+    let rgba = emotion_pixel_format::EMOTION_PIXEL_FORMAT_RGBA as u32;
+    // SAFETY: the caller's promise, passed on.
+    unsafe {
+        emotion_submit(
+            client, pixels, width, height, stride, rgba, bounds, frame_id,
+        )
+    }
+}
+
+/// Takes the newest result of submitted frames, never waiting. `EMOTION_OK` writes it to
+/// `*out`; `EMOTION_NOT_READY` means none arrived since the last poll (nothing written); any
+/// other code is the failure of the newest frame, whose message `emotion_last_error` gives.
+/// Each result is given once. Meant for one polling thread (the game's).
+///
+/// # Safety
+/// `client` is a live client; `out` points to a writable `emotion_detection`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn emotion_poll(
+    client: *const crate::client::emotion_client,
+    out: *mut emotion_detection,
+) -> emotion_result {
+    boundary(|| {
+        // SAFETY: the caller's promise.
+        let client = unsafe { client_ref(client)? };
+        if out.is_null() {
+            return Err(FfiError::NullParameter("out"));
+        }
+        match client.feed.poll() {
+            None => Ok(emotion_result::EMOTION_NOT_READY),
+            // SAFETY: checked non-null.
+            Some(Ok(detection)) => Ok(unsafe { write(out, detection) }),
+            Some(Err(error)) => Ok(fail(&error)),
+        }
+    })
+}
+
+/// Changes the smoothing of submitted frames' results, from the next frame on: 0 reports raw
+/// scores, values near 1 follow changes slowly (the default is the config's, 0.5).
+///
+/// # Safety
+/// `client` is a live client.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn emotion_set_smoothing(
+    client: *const crate::client::emotion_client,
+    smoothing: f32,
+) -> emotion_result {
+    boundary(|| {
+        // SAFETY: the caller's promise.
+        let client = unsafe { client_ref(client)? };
+        if !(0.0..=1.0).contains(&smoothing) {
+            return Err(FfiError::InvalidArgument(format!(
+                "smoothing must lie in [0, 1], got {smoothing}"
+            )));
+        }
+        client
+            .feed
+            .shared
+            .smoothing
+            .store(smoothing.to_bits(), Ordering::Relaxed);
+        Ok(emotion_result::EMOTION_OK)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_runtime_starts_once() {
+        let a = crate::client::runtime().unwrap() as *const _;
+        let b = crate::client::runtime().unwrap() as *const _;
+        assert_eq!(a, b);
+    }
+}

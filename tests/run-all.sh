@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
 # Every test of the project, from a fresh clone: formatting, lints, the accuracy check,
 # unit, integration and end-to-end tests. Installs what it needs from the package registries:
-# Debian's chromium (for the web app's browser test), the pinned npm packages, and (in a fresh
-# virtualenv) maturin and the Python test tools from PyPI.
+# from Debian, chromium (the web app's browser test), valgrind (the C ABI's memory check) and
+# Mono (the Unity wrapper's test); the pinned npm packages; and (in a fresh virtualenv) maturin
+# and the Python test tools from PyPI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 echo "== set-up"
-if ! command -v chromium > /dev/null; then
+missing=()
+for tool in chromium:chromium valgrind:valgrind mcs:mono-mcs mono:mono-runtime; do
+  command -v "${tool%%:*}" > /dev/null || missing+=("${tool#*:}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium > /dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" > /dev/null
 fi
 npm ci --prefix web --no-audit --no-fund --loglevel=error
 npm ci --prefix tests/e2e --no-audit --no-fund --loglevel=error

@@ -216,7 +216,8 @@ emotion_result emotion_client_new_huggingface(const char *api_key,
                                               const emotion_config *config,
                                               emotion_client **out);
 
-// Releases a client and stops its worker; a frame still waiting is dropped. NULL is a no-op.
+// Releases a client: stops its worker (a frame waiting or in progress is dropped) and waits
+// until it has stopped, which takes at most one local inference. NULL is a no-op.
 //
 // # Safety
 // `client` is NULL or a client from `emotion_client_new_*` not yet freed, with no call on it

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use emotion_core::classify::huggingface::{HuggingFace, HuggingFaceOptions};
 use emotion_core::classify::server::ServerModel;
-use emotion_core::{DetectRequest, Engine, EngineBuilder, Frame, Limits, Secret};
+use emotion_core::{
+    DetectRequest, Engine, EngineBuilder, FaceBox, Frame, Limits, PixelFormat, Secret,
+};
 
 use crate::error::{FfiError, boundary, emotion_result};
 use crate::feed::Feed;
@@ -219,7 +221,8 @@ pub unsafe extern "C" fn emotion_client_new_huggingface(
 /// The model Hugging Face clients use when none is named.
 const DEFAULT_HF_MODEL: &str = "trpakov/vit-face-expression";
 
-/// Releases a client and stops its worker; a frame still waiting is dropped. NULL is a no-op.
+/// Releases a client: stops its worker (a frame waiting or in progress is dropped) and waits
+/// until it has stopped, which takes at most one local inference. NULL is a no-op.
 ///
 /// # Safety
 /// `client` is NULL or a client from `emotion_client_new_*` not yet freed, with no call on it
@@ -231,7 +234,9 @@ pub unsafe extern "C" fn emotion_client_free(client: *mut emotion_client) {
     }
     // SAFETY: the caller gives up the client made by `make`.
     let client = unsafe { Box::from_raw(client) };
-    client.feed.close();
+    if let Ok(runtime) = runtime() {
+        client.feed.close(runtime);
+    }
 }
 
 /// The client behind a pointer from C.
@@ -245,11 +250,51 @@ pub(crate) unsafe fn client_ref<'a>(
     unsafe { client.as_ref() }.ok_or(FfiError::NullParameter("client"))
 }
 
-/// Copies `pixels` (the caller's buffer: valid only during the call) into a frame.
+/// A frame of raw pixels, checked: the caller's, borrowed for the length of a call
+/// (`B = &[u8]`), or a copy waiting for the worker (`B = Vec<u8>`).
+#[derive(Debug)]
+pub(crate) struct Pixels<B> {
+    pub bytes: B,
+    width: u32,
+    height: u32,
+    stride: usize,
+    format: PixelFormat,
+    face: Option<FaceBox>,
+}
+
+impl<B> Pixels<B> {
+    /// The same frame with its pixels in `bytes`.
+    pub fn with_bytes<C>(&self, bytes: C) -> Pixels<C> {
+        Pixels {
+            bytes,
+            width: self.width,
+            height: self.height,
+            stride: self.stride,
+            format: self.format,
+            face: self.face,
+        }
+    }
+
+    /// The request for this frame, its pixels in `data` (a copy of `bytes`).
+    pub fn request(&self, data: Vec<u8>) -> DetectRequest {
+        let mut request = DetectRequest::new(Frame::Pixels {
+            data,
+            width: self.width,
+            height: self.height,
+            stride: self.stride,
+            format: self.format,
+        });
+        request.faces.extend(self.face);
+        request
+    }
+}
+
+/// Checks a caller's frame and borrows its pixels.
 ///
 /// # Safety
-/// `pixels` is NULL or points to `stride * (height - 1) + width * channels` readable bytes.
-pub(crate) unsafe fn pixel_request(
+/// `pixels` is NULL or points to `stride * (height - 1) + width * channels` readable bytes, left
+/// unchanged for `'a`; `bounds` is NULL or points to an `emotion_rect`.
+pub(crate) unsafe fn checked_pixels<'a>(
     limits: &Limits,
     pixels: *const u8,
     width: u32,
@@ -257,12 +302,12 @@ pub(crate) unsafe fn pixel_request(
     stride: usize,
     format: u32,
     bounds: *const emotion_rect,
-) -> Result<DetectRequest, FfiError> {
+) -> Result<Pixels<&'a [u8]>, FfiError> {
     if pixels.is_null() {
         return Err(FfiError::NullParameter("pixels"));
     }
     let format = pixel_format(format)?;
-    // Checked before the copy, which reads as many bytes as the dimensions promise.
+    // Checked before the slice is made, which spans as many bytes as the dimensions promise.
     emotion_core::frame::check_dimensions(width, height, limits)?;
     let row = width as usize * format.channels();
     if stride < row {
@@ -279,19 +324,16 @@ pub(crate) unsafe fn pixel_request(
                 "a {width}x{height} frame with stride {stride} overflows"
             ))
         })?;
-    // SAFETY: the caller gives `len` readable bytes at `pixels` (the header says so).
-    let data = unsafe { std::slice::from_raw_parts(pixels, len) }.to_vec();
-    // SAFETY: `bounds` is NULL or points to a rect, the caller's promise.
-    let face = unsafe { bounds.as_ref() }.map(|b| b.to_face());
-    let mut request = DetectRequest::new(Frame::Pixels {
-        data,
+    Ok(Pixels {
+        // SAFETY: the caller gives `len` readable bytes at `pixels` (the header says so).
+        bytes: unsafe { std::slice::from_raw_parts(pixels, len) },
         width,
         height,
         stride,
         format,
-    });
-    request.faces.extend(face);
-    Ok(request)
+        // SAFETY: `bounds` is NULL or points to a rect, the caller's promise.
+        face: unsafe { bounds.as_ref() }.map(|b| b.to_face()),
+    })
 }
 
 /// Writes `detection` to `*out`.
@@ -335,8 +377,8 @@ pub unsafe extern "C" fn emotion_detect(
             return Err(FfiError::NullParameter("out"));
         }
         // SAFETY: the caller's promise.
-        let request = unsafe {
-            pixel_request(
+        let frame = unsafe {
+            checked_pixels(
                 client.engine.limits(),
                 pixels,
                 width,
@@ -346,7 +388,7 @@ pub unsafe extern "C" fn emotion_detect(
                 bounds,
             )?
         };
-        let detection = client.detect(request)?;
+        let detection = client.detect(frame.request(frame.bytes.to_vec()))?;
         // SAFETY: checked non-null.
         Ok(unsafe { write(out, detection) })
     })

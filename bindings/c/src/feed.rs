@@ -5,12 +5,12 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
+use emotion_core::Engine;
 use emotion_core::track::LatestSlot;
-use emotion_core::{DetectRequest, Engine};
 use futures::FutureExt;
 use parking_lot::Mutex;
 
-use crate::client::{client_ref, pixel_request, write};
+use crate::client::{Pixels, checked_pixels, client_ref, write};
 use crate::error::{FfiError, boundary, emotion_result, fail, panic_message};
 use crate::types::{emotion_detection, emotion_pixel_format, emotion_rect};
 
@@ -20,13 +20,35 @@ pub struct Feed {
     frames: Arc<LatestSlot<Submitted>>,
     shared: Arc<Shared>,
     submitted: AtomicU64,
+    worker: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+/// Buffers of frames done with, shared by the submitting threads and the worker.
+#[derive(Debug, Default)]
+struct Spare(Mutex<Vec<Vec<u8>>>);
+
+impl Spare {
+    fn take(&self) -> Vec<u8> {
+        self.0.lock().pop().unwrap_or_default()
+    }
+
+    fn give(&self, buffer: Vec<u8>) {
+        let mut spare = self.0.lock();
+        if spare.len() < SPARE_BUFFERS {
+            spare.push(buffer);
+        }
+    }
 }
 
 #[derive(Debug)]
 struct Submitted {
     id: u64,
-    request: DetectRequest,
+    frame: Pixels<Vec<u8>>,
 }
+
+/// Frame buffers kept for reuse: a render thread copies into memory already mapped instead of
+/// allocating (and page-faulting) a fresh megabyte each frame.
+const SPARE_BUFFERS: usize = 2;
 
 #[derive(Debug)]
 struct Shared {
@@ -34,6 +56,7 @@ struct Shared {
     result: Mutex<Option<Result<emotion_detection, FfiError>>>,
     /// The smoothing the worker applies, as `f32` bits (set from any thread).
     smoothing: AtomicU32,
+    spare: Spare,
 }
 
 impl Feed {
@@ -43,8 +66,10 @@ impl Feed {
             shared: Arc::new(Shared {
                 result: Mutex::new(None),
                 smoothing: AtomicU32::new(smoothing.to_bits()),
+                spare: Spare::default(),
             }),
             submitted: AtomicU64::new(0),
+            worker: Mutex::new(None),
         }
     }
 
@@ -52,14 +77,18 @@ impl Feed {
     pub fn start(&self, runtime: &tokio::runtime::Runtime, engine: Engine) {
         let frames = self.frames.clone();
         let shared = self.shared.clone();
-        runtime.spawn(async move {
+        *self.worker.lock() = Some(runtime.spawn(async move {
             let mut stream = engine.stream();
             while let Some((frame, replaced)) = frames.next().await {
                 let smoothing = f32::from_bits(shared.smoothing.load(Ordering::Relaxed));
                 if stream.smoother_mut().smoothing() != smoothing {
                     stream.smoother_mut().set_smoothing(smoothing);
                 }
-                let outcome = std::panic::AssertUnwindSafe(stream.detect(frame.request))
+                // The engine keeps the pixels it is given: it gets a copy made here, on the
+                // worker's time, and the submitted buffer goes back for reuse.
+                let request = frame.frame.request(frame.frame.bytes.clone());
+                shared.spare.give(frame.frame.bytes);
+                let outcome = std::panic::AssertUnwindSafe(stream.detect(request))
                     .catch_unwind()
                     .await;
                 let mut result = match outcome {
@@ -80,12 +109,23 @@ impl Feed {
                 }
                 *slot = Some(result);
             }
-        });
+        }));
     }
 
-    fn submit(&self, request: DetectRequest) -> u64 {
+    /// Copies `frame` into a spare buffer and hands it to the worker; the frame it replaces,
+    /// if the worker had not taken it yet, gives its buffer back.
+    fn submit(&self, frame: &Pixels<&[u8]>) -> u64 {
+        let mut buffer = self.shared.spare.take();
+        buffer.clear();
+        buffer.extend_from_slice(frame.bytes);
         let id = self.submitted.fetch_add(1, Ordering::Relaxed) + 1;
-        self.frames.put(Submitted { id, request });
+        let replaced = self.frames.put(Submitted {
+            id,
+            frame: frame.with_bytes(buffer),
+        });
+        if let Some(replaced) = replaced {
+            self.shared.spare.give(replaced.frame.bytes);
+        }
         id
     }
 
@@ -93,10 +133,15 @@ impl Feed {
         self.shared.result.lock().take()
     }
 
-    /// Drops the waiting frame and lets the worker end.
-    pub fn close(&self) {
-        drop(self.frames.take());
+    /// Stops the worker, abandoning the frame it works on, and waits until it has let go of
+    /// the engine: once the client is freed, nothing of it runs on.
+    pub fn close(&self, runtime: &tokio::runtime::Runtime) {
         self.frames.close();
+        if let Some(worker) = self.worker.lock().take() {
+            worker.abort();
+            // Cancelled, or ended on its own: either way it is gone.
+            let _ = runtime.block_on(worker);
+        }
     }
 }
 
@@ -124,8 +169,8 @@ pub unsafe extern "C" fn emotion_submit(
         // SAFETY: the caller's promise.
         let client = unsafe { client_ref(client)? };
         // SAFETY: the caller's promise.
-        let request = unsafe {
-            pixel_request(
+        let frame = unsafe {
+            checked_pixels(
                 client.engine.limits(),
                 pixels,
                 width,
@@ -135,7 +180,7 @@ pub unsafe extern "C" fn emotion_submit(
                 bounds,
             )?
         };
-        let id = client.feed.submit(request);
+        let id = client.feed.submit(&frame);
         // SAFETY: NULL or writable, the caller's promise.
         if let Some(out) = unsafe { frame_id.as_mut() } {
             *out = id;

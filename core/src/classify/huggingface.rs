@@ -2,8 +2,8 @@
 //! failure handling the service needs (cold starts, rate limits, refused tokens, spent credits,
 //! models not deployed, timeouts), with a circuit breaker per model.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
@@ -91,7 +91,9 @@ struct Shared {
     client: reqwest::Client,
     options: HuggingFaceOptions,
     account: Mutex<Option<(ModelState, Instant)>>,
-    models: Mutex<Vec<Arc<HuggingFaceModel>>>,
+    /// Weak: each model holds this `Shared`, so strong references here would be a cycle that
+    /// outlives every engine using them.
+    models: Mutex<Vec<Weak<HuggingFaceModel>>>,
 }
 
 impl HuggingFace {
@@ -127,14 +129,20 @@ impl HuggingFace {
             }),
             calls: AtomicU64::new(0),
         });
-        self.inner.models.lock().push(model.clone());
+        self.inner.models.lock().push(Arc::downgrade(&model));
         model
     }
 
     /// One tiny request per model, concurrently, so that `/api/status` shows each model's state
     /// and cold models start loading. Never fails: what it learns goes into the states.
     pub async fn warm_up(&self) {
-        let models = self.inner.models.lock().clone();
+        let models: Vec<_> = self
+            .inner
+            .models
+            .lock()
+            .iter()
+            .filter_map(Weak::upgrade)
+            .collect();
         let probe: Arc<[u8]> = probe_jpeg().into();
         futures::future::join_all(models.iter().map(|m| {
             let probe = probe.clone();

@@ -1,0 +1,98 @@
+//! Shared by the tests that drive libemotion from other languages: where the built libraries
+//! are, the face photos as raw pixel files, compilers, and a program's run checked.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository's root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("the repository root exists")
+}
+
+/// The directory holding `libemotion.so` and `libemotion.a` of this build (the profile
+/// directory above the test binary's `deps/`).
+pub fn lib_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary has a path");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test binary lies in <target>/<profile>/deps")
+        .to_path_buf();
+    for lib in ["libemotion.so", "libemotion.a"] {
+        assert!(
+            dir.join(lib).exists(),
+            "{lib} is not in {}: build it with `cargo build -p emotion-ffi`",
+            dir.display()
+        );
+    }
+    dir
+}
+
+/// A scratch directory for this test under the target directory, emptied first.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = lib_dir().join("c-abi-tests").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create the scratch directory");
+    dir
+}
+
+/// A committed face photo decoded to raw RGBA (rows top to bottom, no padding), written to
+/// `dir/<stem>.rgba`: the path, width and height.
+pub fn rgba_fixture(dir: &Path, photo: &str) -> (PathBuf, u32, u32) {
+    let source = repo().join("tests/fixtures/faces").join(photo);
+    let image = image::open(&source)
+        .unwrap_or_else(|e| panic!("decode {}: {e}", source.display()))
+        .into_rgba8();
+    let (width, height) = image.dimensions();
+    let stem = Path::new(photo).file_stem().unwrap().to_string_lossy();
+    let path = dir.join(format!("{stem}.rgba"));
+    std::fs::write(&path, image.as_raw()).expect("write the pixels");
+    (path, width, height)
+}
+
+/// The first face box of a committed photo, from `faces.json`: x, y, width, height.
+pub fn face_box(photo: &str) -> [u32; 4] {
+    let text = std::fs::read_to_string(repo().join("tests/fixtures/faces/faces.json")).unwrap();
+    let index: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let entry = index["photos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["file"] == photo)
+        .unwrap_or_else(|| panic!("{photo} is not in faces.json"));
+    let face = &entry["faces"][0];
+    ["x", "y", "width", "height"].map(|k| u32::try_from(face[k].as_u64().unwrap()).unwrap())
+}
+
+/// Fails the test with the package to install when a tool is missing (the README's test
+/// command installs them).
+pub fn require_tool(tool: &str, apt_package: &str) {
+    let found = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        found,
+        "`{tool}` is not installed: `apt-get install {apt_package}` (tests/run-all.sh does)"
+    );
+}
+
+/// Runs `command`, failing the test with its output unless it exits 0.
+pub fn run_ok(command: &mut Command) -> Output {
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
+    assert!(
+        output.status.success(),
+        "{command:?} failed with {}\n--- stdout\n{}\n--- stderr\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}

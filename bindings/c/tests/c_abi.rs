@@ -89,8 +89,10 @@ async fn huggingface_stand_in() -> SocketAddr {
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a loopback port");
+    let addr = listener.local_addr().expect("the listener has an address");
     tokio::spawn(async move { axum::serve(listener, app).await });
     addr
 }
@@ -100,11 +102,13 @@ async fn server() -> SocketAddr {
     let vars: HashMap<&str, &str> = [("API_KEYS", SERVER_KEY)].into();
     let config =
         emotion_server::config::Config::from_lookup(|k| vars.get(k).map(|v| (*v).to_owned()))
-            .unwrap();
-    let (engine, _) = emotion_server::serve::engine(&config).unwrap();
+            .expect("the test configuration is valid");
+    let (engine, _) = emotion_server::serve::engine(&config).expect("the engine builds");
     let state = emotion_server::app::AppState::new(engine, config);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a loopback port");
+    let addr = listener.local_addr().expect("the listener has an address");
     tokio::spawn(emotion_server::serve::serve(
         listener,
         state,
@@ -138,7 +142,7 @@ async fn run(program: Vec<String>) -> String {
         String::from_utf8_lossy(&output.stdout).into_owned()
     })
     .await
-    .unwrap()
+    .expect("the program's run ends")
 }
 
 fn test_program() -> PathBuf {

@@ -48,7 +48,10 @@ pub fn rgba_fixture(dir: &Path, photo: &str) -> (PathBuf, u32, u32) {
         .unwrap_or_else(|e| panic!("decode {}: {e}", source.display()))
         .into_rgba8();
     let (width, height) = image.dimensions();
-    let stem = Path::new(photo).file_stem().unwrap().to_string_lossy();
+    let stem = Path::new(photo)
+        .file_stem()
+        .expect("a photo has a file name")
+        .to_string_lossy();
     let path = dir.join(format!("{stem}.rgba"));
     std::fs::write(&path, image.as_raw()).expect("write the pixels");
     (path, width, height)
@@ -56,16 +59,22 @@ pub fn rgba_fixture(dir: &Path, photo: &str) -> (PathBuf, u32, u32) {
 
 /// The first face box of a committed photo, from `faces.json`: x, y, width, height.
 pub fn face_box(photo: &str) -> [u32; 4] {
-    let text = std::fs::read_to_string(repo().join("tests/fixtures/faces/faces.json")).unwrap();
-    let index: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let text = std::fs::read_to_string(repo().join("tests/fixtures/faces/faces.json"))
+        .expect("faces.json is committed");
+    let index: serde_json::Value = serde_json::from_str(&text).expect("faces.json is JSON");
     let entry = index["photos"]
         .as_array()
-        .unwrap()
+        .expect("faces.json lists photos")
         .iter()
         .find(|p| p["file"] == photo)
         .unwrap_or_else(|| panic!("{photo} is not in faces.json"));
     let face = &entry["faces"][0];
-    ["x", "y", "width", "height"].map(|k| u32::try_from(face[k].as_u64().unwrap()).unwrap())
+    ["x", "y", "width", "height"].map(|k| {
+        face[k]
+            .as_u64()
+            .and_then(|v| u32::try_from(v).ok())
+            .expect("a face box holds pixel counts")
+    })
 }
 
 /// Fails the test with the package to install when a tool is missing (the README's test

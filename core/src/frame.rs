@@ -54,7 +54,7 @@ impl PixelFormat {
     }
 
     /// Byte offsets of red, green and blue within one pixel (all 0 for gray).
-    const fn rgb_offsets(self) -> [usize; 3] {
+    pub(crate) const fn rgb_offsets(self) -> [usize; 3] {
         match self {
             PixelFormat::Gray8 => [0, 0, 0],
             PixelFormat::Rgb8 | PixelFormat::Rgba8 => [0, 1, 2],
@@ -334,6 +334,12 @@ impl Image {
 
     pub fn format(&self) -> PixelFormat {
         self.format
+    }
+
+    /// Channel `c` (0 red, 1 green, 2 blue) of pixel `x` of `row` (from [`Image::row`]); a gray
+    /// pixel gives its one value for each.
+    pub(crate) fn channel(&self, row: &[u8], x: u32, c: usize) -> u8 {
+        row[x as usize * self.format.channels() + self.format.rgb_offsets()[c]]
     }
 
     /// One row of raw pixels.

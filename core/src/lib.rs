@@ -9,6 +9,7 @@ pub mod cache;
 pub mod classify;
 mod compute;
 pub mod detection;
+pub mod detector;
 pub mod emotion;
 pub mod engine;
 pub mod error;

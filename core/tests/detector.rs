@@ -1,0 +1,155 @@
+//! The face detector: the committed BlazeFace models against TFLite's stored outputs (CI has no
+//! TensorFlow), then on the fixture photos against their hand-checked face boxes.
+
+mod support;
+
+use emotion_core::detector::{DetectedFace, DetectorRange, FaceDetector};
+use emotion_core::frame::Channels;
+use emotion_core::{Frame, Limits};
+use serde_json::Value;
+use support::*;
+
+fn reference() -> Value {
+    serde_json::from_slice(&read(
+        repo().join("models/reference/blazeface/expected.json"),
+    ))
+    .expect("the stored reference is JSON")
+}
+
+fn floats(value: &Value) -> Vec<f32> {
+    value
+        .as_array()
+        .expect("a list of numbers")
+        .iter()
+        .map(|v| v.as_f64().expect("a number") as f32)
+        .collect()
+}
+
+#[test]
+fn tract_reproduces_tflite_on_the_stored_inputs() {
+    let reference = reference();
+    let tolerance = &reference["tolerance"];
+    let [logit_tol, regressor_tol, px_tol, score_tol] = [
+        "logit_abs",
+        "regressors_abs",
+        "box_and_keypoint_input_px_abs",
+        "score_abs",
+    ]
+    .map(|k| tolerance[k].as_f64().unwrap() as f32);
+    for (name, range) in [
+        ("short", DetectorRange::Short),
+        ("full", DetectorRange::Full),
+    ] {
+        let detector = FaceDetector::embedded(range).unwrap();
+        for case in reference["models"][name]["cases"].as_array().unwrap() {
+            let file = case["input_file"].as_str().unwrap();
+            let bytes = read(repo().join("models/reference/blazeface").join(file));
+            let input: Vec<f32> = bytes
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect();
+            let (regressors, logits) = detector.infer(input).unwrap();
+
+            let expected_logits = floats(&case["all_logits"]);
+            let worst = logits
+                .iter()
+                .zip(&expected_logits)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max);
+            assert!(worst <= logit_tol, "{file}: logits differ by {worst}");
+            for top in case["top_anchors"].as_array().unwrap() {
+                let index = top["index"].as_u64().unwrap() as usize;
+                let got = &regressors[index * 16..index * 16 + 16];
+                for (a, b) in got.iter().zip(floats(&top["regressors"])) {
+                    assert!(
+                        (a - b).abs() <= regressor_tol,
+                        "{file} anchor {index}: {a} vs {b}"
+                    );
+                }
+            }
+
+            let faces = detector.decode(&regressors, &logits);
+            let expected = case["detections"].as_array().unwrap();
+            assert_eq!(faces.len(), expected.len(), "{file}: {faces:?}");
+            for (face, want) in faces.iter().zip(expected) {
+                let b = floats(&want["box_input_px"]);
+                let got = [face.x, face.y, face.width, face.height];
+                for (a, b) in got.iter().zip(&b) {
+                    assert!((a - b).abs() <= px_tol, "{file}: box {got:?} vs {b:?}");
+                }
+                let points: Vec<f32> = want["keypoints_input_px"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .flat_map(floats)
+                    .collect();
+                let got: Vec<f32> = face.keypoints.iter().flatten().copied().collect();
+                for (a, b) in got.iter().zip(&points) {
+                    assert!(
+                        (a - b).abs() <= px_tol,
+                        "{file}: key points {got:?} vs {points:?}"
+                    );
+                }
+                let score = want["score"].as_f64().unwrap() as f32;
+                assert!(
+                    (face.score - score).abs() <= score_tol,
+                    "{file}: score {}",
+                    face.score
+                );
+            }
+        }
+    }
+}
+
+fn iou(face: &DetectedFace, [x, y, w, h]: [f32; 4]) -> f32 {
+    let x0 = face.x.max(x);
+    let y0 = face.y.max(y);
+    let x1 = (face.x + face.width).min(x + w);
+    let y1 = (face.y + face.height).min(y + h);
+    let inter = (x1 - x0).max(0.0) * (y1 - y0).max(0.0);
+    inter / (face.width * face.height + w * h - inter)
+}
+
+/// The full-range detector finds every face of the fixture photos where the hand-checked boxes
+/// say; the boxes of `faces.json` include hair and chin, BlazeFace's are tighter (laughing_woman,
+/// tilted 30°, overlaps by just under 0.5, so it is held to 0.4).
+#[test]
+fn the_full_range_detector_finds_every_fixture_face() {
+    let index: Value =
+        serde_json::from_slice(&read(repo().join("tests/fixtures/faces/faces.json"))).unwrap();
+    let detector = FaceDetector::embedded(DetectorRange::Full).unwrap();
+    for photo in index["photos"].as_array().unwrap() {
+        let file = photo["file"].as_str().unwrap();
+        let image = Frame::Encoded(read(repo().join("tests/fixtures/faces").join(file)))
+            .decode(&Limits::default(), Channels::Color)
+            .unwrap();
+        let faces = detector.detect(&image).unwrap();
+        let boxes: Vec<[f32; 4]> = photo["faces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| ["x", "y", "width", "height"].map(|k| f[k].as_f64().unwrap() as f32))
+            .collect();
+        assert_eq!(faces.len(), boxes.len(), "{file}: {faces:?}");
+        let needed = if file == "laughing_woman.jpg" {
+            0.4
+        } else {
+            0.5
+        };
+        for b in &boxes {
+            let best = faces.iter().map(|f| iou(f, *b)).fold(0.0, f32::max);
+            assert!(
+                best >= needed,
+                "{file}: box {b:?} best IoU {best}: {faces:?}"
+            );
+        }
+        for face in &faces {
+            let [eye_r, eye_l] = [face.keypoints[0], face.keypoints[1]];
+            assert!(
+                eye_r[0] < eye_l[0],
+                "{file}: the subject's right eye is on the left"
+            );
+            assert!(face.score >= 0.6);
+        }
+    }
+}

@@ -9,6 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use emotion_core::detector::{DetectorRange, FaceDetector};
 use emotion_core::face::CropRegion;
 use emotion_core::frame::Channels;
 use emotion_core::preprocess::gray_face;
@@ -151,6 +152,33 @@ fn benches(c: &mut Criterion) {
         )
     });
     three.finish();
+
+    // The face detector on a 640x480 camera frame (the group photo on a 4:3 canvas), whole
+    // step: letterbox + inference + decoding + NMS.
+    let (w, h) = (640u32, 480u32);
+    let rgb = image::load_from_memory(&jpeg).unwrap().into_rgb8();
+    let mut camera = vec![0u8; (w * h * 3) as usize];
+    for (y, row) in rgb.rows().enumerate().take(h as usize) {
+        for (x, pixel) in row.enumerate().take(w as usize) {
+            let at = (y * w as usize + x) * 3;
+            camera[at..at + 3].copy_from_slice(&pixel.0);
+        }
+    }
+    let camera_image = Frame::Pixels {
+        data: camera,
+        width: w,
+        height: h,
+        stride: (w * 3) as usize,
+        format: PixelFormat::Rgb8,
+    }
+    .decode(&limits, Channels::Color)
+    .unwrap();
+    for range in [DetectorRange::Short, DetectorRange::Full] {
+        let detector = FaceDetector::embedded(range).unwrap();
+        c.bench_function(&format!("detector/{range:?}_640x480"), |b| {
+            b.iter(|| black_box(detector.detect(&camera_image).unwrap()))
+        });
+    }
 }
 
 criterion_group! {

@@ -16,6 +16,8 @@ pub struct FaceResult {
     pub scores: Scores,
     /// Whether the scores were reused from the cache (or from an identical request in flight).
     pub cached: bool,
+    /// The face detector's confidence, for a face it found (none for a box the caller gave).
+    pub detection_confidence: Option<f32>,
 }
 
 impl FaceResult {
@@ -27,6 +29,7 @@ impl FaceResult {
             confidence,
             scores,
             cached,
+            detection_confidence: None,
         }
     }
 }
@@ -79,6 +82,8 @@ struct FaceView<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     all_scores: Option<&'a Scores>,
     cached: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detection_confidence: Option<f32>,
 }
 
 impl FaceResult {
@@ -89,6 +94,7 @@ impl FaceResult {
             confidence: self.confidence,
             all_scores: all_scores.then_some(&self.scores),
             cached: self.cached,
+            detection_confidence: self.detection_confidence,
         }
     }
 }

@@ -10,9 +10,10 @@ use crate::classify::Classifier;
 use crate::classify::local::LocalModel;
 use crate::compute::ComputePool;
 use crate::detection::{Detection, FaceResult};
+use crate::detector::{DetectorRange, FaceDetector};
 use crate::error::{Error, Result};
 use crate::face::{CropRegion, FaceBox, PixelBox};
-use crate::frame::{Channels, Frame, Limits};
+use crate::frame::{Channels, Frame, Image, Limits};
 use crate::preprocess::{self, InputSpec, ModelInput};
 use crate::track::Stream;
 
@@ -59,6 +60,15 @@ struct Inner {
     limits: Limits,
     crop_margin: f32,
     pool: ComputePool,
+    faces: FaceSearch,
+}
+
+/// How faces are found in a frame that comes without boxes.
+#[derive(Clone, Debug)]
+struct FaceSearch {
+    detector: Option<FaceDetector>,
+    max_faces: usize,
+    min_face_size: u32,
 }
 
 /// Configures an [`Engine`]; every setting has a default that suits a small server.
@@ -71,6 +81,9 @@ pub struct EngineBuilder {
     cache_ttl: Duration,
     crop_margin: f32,
     fallback_local: bool,
+    detector: Option<DetectorRange>,
+    max_faces: usize,
+    min_face_size: u32,
 }
 
 impl Default for EngineBuilder {
@@ -83,6 +96,9 @@ impl Default for EngineBuilder {
             cache_ttl: Duration::from_secs(300),
             crop_margin: 0.1,
             fallback_local: false,
+            detector: None,
+            max_faces: 5,
+            min_face_size: 0,
         }
     }
 }
@@ -126,6 +142,25 @@ impl EngineBuilder {
         self
     }
 
+    /// Finds the faces of frames that come without boxes with this BlazeFace (none: the whole
+    /// frame is classified, as a face crop).
+    pub fn face_detector(mut self, range: Option<DetectorRange>) -> Self {
+        self.detector = range;
+        self
+    }
+
+    /// At most this many detected faces are classified, the largest first (at least 1).
+    pub fn max_faces(mut self, max_faces: usize) -> Self {
+        self.max_faces = max_faces.max(1);
+        self
+    }
+
+    /// Detected faces narrower or shorter than this many pixels are ignored.
+    pub fn min_face_size(mut self, pixels: u32) -> Self {
+        self.min_face_size = pixels;
+        self
+    }
+
     pub fn build(self) -> Result<Engine> {
         let workers = self
             .workers
@@ -144,8 +179,42 @@ impl EngineBuilder {
                 limits: self.limits,
                 crop_margin: self.crop_margin,
                 pool,
+                faces: FaceSearch {
+                    detector: self.detector.map(FaceDetector::embedded).transpose()?,
+                    max_faces: self.max_faces,
+                    min_face_size: self.min_face_size,
+                },
             }),
         })
+    }
+}
+
+impl FaceSearch {
+    /// The faces the detector finds, as boxes clamped to the image with their detection
+    /// scores; none without a detector.
+    fn find(&self, image: &Image) -> Result<Vec<(PixelBox, Option<f32>)>> {
+        let Some(detector) = &self.detector else {
+            return Ok(Vec::new());
+        };
+        let (width, height) = (image.width(), image.height());
+        let mut found: Vec<(PixelBox, Option<f32>)> = detector
+            .detect(image)?
+            .into_iter()
+            .filter_map(|f| {
+                let face = FaceBox {
+                    x: f64::from(f.x),
+                    y: f64::from(f.y),
+                    width: f64::from(f.width),
+                    height: f64::from(f.height),
+                };
+                let bounds = face.resolve(width, height).ok()?;
+                let big_enough = bounds.width.min(bounds.height) >= self.min_face_size;
+                big_enough.then_some((bounds, Some(f.score)))
+            })
+            .collect();
+        found.sort_by_key(|(b, _)| std::cmp::Reverse(b.area()));
+        found.truncate(self.max_faces);
+        Ok(found)
     }
 }
 
@@ -207,7 +276,10 @@ impl Engine {
                 specs.push(spec);
             }
         }
-        let channels = if specs.iter().any(|s| s.channels() == Channels::Color) {
+        let search = self.inner.faces.clone();
+        let detecting = request.faces.is_empty() && search.detector.is_some();
+        // The detector reads colour, as MediaPipe trained it.
+        let channels = if detecting || specs.iter().any(|s| s.channels() == Channels::Color) {
             Channels::Color
         } else {
             Channels::Gray
@@ -215,46 +287,53 @@ impl Engine {
         let limits = self.inner.limits;
         let margin = self.inner.crop_margin;
         let DetectRequest { frame, faces, .. } = request;
-        let face_detected = !faces.is_empty();
         let prepared = self
             .inner
             .pool
             .run(move || {
                 let image = frame.decode(&limits, channels)?;
                 let (width, height) = (image.width(), image.height());
-                let regions = if faces.is_empty() {
-                    vec![(
-                        PixelBox::full(width, height),
-                        CropRegion::whole(width, height),
-                    )]
+                let mut boxes: Vec<(PixelBox, Option<f32>)> = if faces.is_empty() {
+                    search.find(&image)?
                 } else {
-                    let mut boxes = faces
+                    faces
                         .iter()
-                        .map(|f| f.resolve(width, height))
-                        .collect::<Result<Vec<_>>>()?;
-                    boxes.sort_by_key(|b| std::cmp::Reverse(b.area()));
+                        .map(|f| Ok((f.resolve(width, height)?, None)))
+                        .collect::<Result<Vec<_>>>()?
+                };
+                boxes.sort_by_key(|(b, _)| std::cmp::Reverse(b.area()));
+                let face_detected = !boxes.is_empty();
+                let regions: Vec<_> = if boxes.is_empty() {
+                    let whole = PixelBox::full(width, height);
+                    vec![(whole, None, CropRegion::whole(width, height))]
+                } else {
                     boxes
                         .into_iter()
-                        .map(|b| (b, CropRegion::around_face(&b, margin)))
+                        .map(|(b, score)| (b, score, CropRegion::around_face(&b, margin)))
                         .collect()
                 };
-                regions
+                let prepared = regions
                     .into_iter()
-                    .map(|(bounds, region)| {
+                    .map(|(bounds, score, region)| {
                         let inputs = specs
                             .iter()
                             .map(|&spec| Ok((spec, preprocess::prepare(&image, &region, spec)?)))
                             .collect::<Result<Vec<_>>>()?;
-                        Ok((bounds, inputs))
+                        Ok((bounds, score, inputs))
                     })
-                    .collect::<Result<Vec<_>>>()
+                    .collect::<Result<Vec<_>>>()?;
+                Ok((face_detected, prepared))
             })
             .await?;
-        let answers = try_join_all(
-            prepared
-                .into_iter()
-                .map(|(bounds, inputs)| self.classify_face(&chain, bounds, inputs)),
-        )
+        let (face_detected, prepared) = prepared;
+        let chain = &chain;
+        let answers = try_join_all(prepared.into_iter().map(
+            |(bounds, score, inputs)| async move {
+                let (index, mut face) = self.classify_face(chain, bounds, inputs).await?;
+                face.detection_confidence = score;
+                Ok::<_, Error>((index, face))
+            },
+        ))
         .await?;
         let (model_index, _) = answers[0];
         let faces = answers.into_iter().map(|(_, face)| face).collect();

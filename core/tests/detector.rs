@@ -153,3 +153,70 @@ fn the_full_range_detector_finds_every_fixture_face() {
         }
     }
 }
+
+fn engine(min_face_size: u32) -> emotion_core::Engine {
+    emotion_core::Engine::builder()
+        .face_detector(Some(DetectorRange::Full))
+        .min_face_size(min_face_size)
+        .build()
+        .expect("the engine builds")
+}
+
+/// A frame without boxes: the engine finds every face, classifies each, largest first.
+#[test]
+fn the_engine_finds_and_classifies_every_face_of_a_group_photo() {
+    let engine = engine(0);
+    let photo = read(repo().join("tests/fixtures/faces/group_of_three.jpg"));
+    let detection = engine
+        .detect_blocking(emotion_core::DetectRequest::new(Frame::Encoded(photo)))
+        .expect("the photo is classified");
+    assert!(detection.face_detected);
+    assert_eq!(detection.faces.len(), 3, "{detection:?}");
+    let areas: Vec<u64> = detection
+        .faces
+        .iter()
+        .map(|f| f.face_bounds.area())
+        .collect();
+    assert!(
+        areas.windows(2).all(|w| w[0] >= w[1]),
+        "largest first: {areas:?}"
+    );
+    for face in &detection.faces {
+        let score = face
+            .detection_confidence
+            .expect("a detected face has a score");
+        assert!(score >= 0.6, "{face:?}");
+    }
+    // The two on the right smile (faces.json): the largest face is the middle one.
+    assert_eq!(detection.faces[0].emotion, emotion_core::Emotion::Happy);
+}
+
+/// No face in the frame: the whole frame is classified and `face_detected` is false.
+#[test]
+fn a_frame_without_a_face_is_classified_whole() {
+    let engine = engine(0);
+    let gray = vec![128u8; 320 * 240];
+    let detection = engine
+        .detect_blocking(emotion_core::DetectRequest::new(Frame::Pixels {
+            data: gray,
+            width: 320,
+            height: 240,
+            stride: 320,
+            format: emotion_core::PixelFormat::Gray8,
+        }))
+        .expect("a blank frame is classified");
+    assert!(!detection.face_detected);
+    assert_eq!(detection.faces.len(), 1);
+    assert_eq!(detection.faces[0].face_bounds.width, 320);
+    assert_eq!(detection.faces[0].detection_confidence, None);
+}
+
+/// Faces smaller than `min_face_size` are ignored: the group photo's faces are under 120 px.
+#[test]
+fn faces_under_the_minimum_size_are_ignored() {
+    let photo = read(repo().join("tests/fixtures/faces/group_of_three.jpg"));
+    let detection = engine(120)
+        .detect_blocking(emotion_core::DetectRequest::new(Frame::Encoded(photo)))
+        .expect("the photo is classified");
+    assert!(!detection.face_detected, "{detection:?}");
+}

@@ -6,6 +6,7 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 use emotion_core::Secret;
+use emotion_core::detector::DetectorRange;
 
 /// Which classifier chain the server runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,6 +47,10 @@ pub struct Config {
     pub ws_max_connections: usize,
     pub cache_ttl: Duration,
     pub cache_max_entries: u64,
+    /// The BlazeFace that finds faces in frames sent without boxes; none: the whole frame.
+    pub face_detector: Option<DetectorRange>,
+    pub max_faces: usize,
+    pub min_face_size: u32,
     pub max_image_size: usize,
     pub max_batch_size: usize,
     pub api_keys: Vec<Secret>,
@@ -162,6 +167,32 @@ impl Config {
                 "CACHE_MAX_ENTRIES",
                 1024,
                 "a whole number of entries (0 turns the cache off)",
+                |v| v.parse().ok(),
+            )?,
+            face_detector: parse(
+                &get,
+                "FACE_DETECTOR",
+                Some(DetectorRange::Full),
+                "short, full or off",
+                |v| match v.to_ascii_lowercase().as_str() {
+                    "short" => Some(Some(DetectorRange::Short)),
+                    "full" => Some(Some(DetectorRange::Full)),
+                    "off" | "none" => Some(None),
+                    _ => None,
+                },
+            )?,
+            max_faces: parse(
+                &get,
+                "MAX_FACES",
+                5,
+                "a whole number of faces from 1",
+                |v| v.parse().ok().filter(|&n: &usize| n >= 1),
+            )?,
+            min_face_size: parse(
+                &get,
+                "MIN_FACE_SIZE",
+                0,
+                "a whole number of pixels",
                 |v| v.parse().ok(),
             )?,
             max_image_size: parse(

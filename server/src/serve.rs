@@ -22,7 +22,10 @@ pub fn engine(config: &Config) -> emotion_core::Result<(Engine, Option<HuggingFa
             max_bytes: config.max_image_size,
             ..Limits::default()
         })
-        .cache(config.cache_max_entries, config.cache_ttl);
+        .cache(config.cache_max_entries, config.cache_ttl)
+        .face_detector(config.face_detector)
+        .max_faces(config.max_faces)
+        .min_face_size(config.min_face_size);
     let mut remote = None;
     if let (true, Some(key)) = (config.uses_huggingface(), &config.hf_api_key) {
         let hf = HuggingFace::new(HuggingFaceOptions {

@@ -207,9 +207,79 @@ async fn detect_takes_a_data_url_and_a_relative_box() {
     assert_eq!(body["emotion"], "happy", "{body}");
 }
 
+/// The overlap of a `{x, y, width, height}` answer with a box.
+fn iou(bounds: &Value, [x, y, w, h]: [f64; 4]) -> f64 {
+    let v = |k: &str| bounds[k].as_f64().expect("a number");
+    let (bx, by, bw, bh) = (v("x"), v("y"), v("width"), v("height"));
+    let inter =
+        ((bx + bw).min(x + w) - bx.max(x)).max(0.0) * ((by + bh).min(y + h) - by.max(y)).max(0.0);
+    inter / (bw * bh + w * h - inter)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn detect_without_a_box_classifies_the_whole_image() {
+async fn detect_without_a_box_finds_the_face() {
     let server = TestServer::start().await;
+    let body = expect_ok(
+        client()
+            .post(server.url("/api/detect"))
+            .json(&json!({"image": b64(&fixture("astronaut.jpg"))}))
+            .send()
+            .await
+            .expect("POST"),
+    )
+    .await;
+    check_detection(&body);
+    assert_eq!(body["face_detected"], true, "{body}");
+    assert_eq!(body["emotion"], "happy", "{body}");
+    // faces.json: the astronaut's face is at 178,66 94x102.
+    let overlap = iou(&body["face_bounds"], [178.0, 66.0, 94.0, 102.0]);
+    assert!(overlap >= 0.5, "IoU {overlap}: {body}");
+    assert!(
+        body["detection_confidence"].as_f64().expect("a score") >= 0.6,
+        "{body}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_uploaded_group_photo_gives_every_face() {
+    let server = TestServer::start().await;
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(fixture("group_of_four.jpg"))
+            .file_name("group_of_four.jpg")
+            .mime_str("image/jpeg")
+            .expect("mime"),
+    );
+    let body = expect_ok(
+        client()
+            .post(server.url("/api/detect/upload"))
+            .multipart(form)
+            .send()
+            .await
+            .expect("POST"),
+    )
+    .await;
+    let faces = body["faces"].as_array().expect("several faces");
+    assert_eq!(faces.len(), 4, "{body}");
+    let known = [
+        [81.0, 171.0, 84.0, 94.0],
+        [209.0, 119.0, 81.0, 91.0],
+        [383.0, 110.0, 85.0, 95.0],
+        [482.0, 94.0, 90.0, 101.0],
+    ];
+    for b in known {
+        let best = faces
+            .iter()
+            .map(|f| iou(&f["face_bounds"], b))
+            .fold(0.0, f64::max);
+        assert!(best >= 0.5, "{b:?}: best IoU {best}: {body}");
+    }
+    assert_eq!(body["face_bounds"], faces[0]["face_bounds"], "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_detector_off_a_frame_without_a_box_is_classified_whole() {
+    let server = TestServer::with_env(&[("FACE_DETECTOR", "off")]).await;
     let body = expect_ok(
         client()
             .post(server.url("/api/detect"))
@@ -402,19 +472,21 @@ async fn batch_answers_every_image_in_input_order() {
         check_detection(result);
         assert!(result.get("all_scores").is_some(), "scores by default");
     }
-    let size = |r: &Value| {
-        (
-            r["face_bounds"]["width"].clone(),
-            r["face_bounds"]["height"].clone(),
-        )
+    // A 48x48 crop is classified whole, or in the face the detector finds inside it.
+    let within_crop = |r: &Value| {
+        let side = |k: &str| r["face_bounds"][k].as_u64().expect("a size");
+        side("width") <= 48 && side("height") <= 48
     };
-    assert_eq!(size(&results[0]), (json!(48), json!(48)));
+    assert!(within_crop(&results[0]), "{}", results[0]);
     assert_eq!(results[0]["emotion"], "happy", "{}", results[0]);
-    assert_eq!(size(&results[1]), (json!(512), json!(600)));
-    assert_eq!(size(&results[2]), (json!(48), json!(48)));
+    // The whole photos' faces are found where faces.json says (so in input order too).
+    let overlap = iou(&results[1]["face_bounds"], [160.0, 128.0, 210.0, 196.0]);
+    assert!(overlap >= 0.5, "grace_hopper: IoU {overlap}: {}", results[1]);
+    assert!(within_crop(&results[2]), "{}", results[2]);
     assert_eq!(results[2]["emotion"], "neutral", "{}", results[2]);
-    assert_eq!(size(&results[3]), (json!(255), json!(320)));
-    assert_eq!(size(&results[4]), (json!(48), json!(48)));
+    let overlap = iou(&results[3]["face_bounds"], [30.0, 68.0, 176.0, 200.0]);
+    assert!(overlap >= 0.5, "luis_pedro: IoU {overlap}: {}", results[3]);
+    assert!(within_crop(&results[4]), "{}", results[4]);
     assert_eq!(results[4]["emotion"], "happy", "{}", results[4]);
 
     let body = expect_ok(

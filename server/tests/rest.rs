@@ -481,7 +481,11 @@ async fn batch_answers_every_image_in_input_order() {
     assert_eq!(results[0]["emotion"], "happy", "{}", results[0]);
     // The whole photos' faces are found where faces.json says (so in input order too).
     let overlap = iou(&results[1]["face_bounds"], [160.0, 128.0, 210.0, 196.0]);
-    assert!(overlap >= 0.5, "grace_hopper: IoU {overlap}: {}", results[1]);
+    assert!(
+        overlap >= 0.5,
+        "grace_hopper: IoU {overlap}: {}",
+        results[1]
+    );
     assert!(within_crop(&results[2]), "{}", results[2]);
     assert_eq!(results[2]["emotion"], "neutral", "{}", results[2]);
     let overlap = iou(&results[3]["face_bounds"], [30.0, 68.0, 176.0, 200.0]);

@@ -1267,3 +1267,24 @@ async fn warm_up_sets_every_state_without_blocking() {
     within(bound, "warm_up", bad.warm_up()).await;
     assert_state(&d, ModelState::Unauthorized);
 }
+
+/// Dropping the engine and the client frees the models: nothing of them stays behind (the
+/// model list of the client holds them weakly; the C ABI's valgrind run looks for this).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_engine_leaves_no_model_behind() {
+    let standin =
+        StandIn::start([(TRPAKOV, Script::always(Behaviour::scores(&TRPAKOV_ANSWER)))]).await;
+    for key in [GOOD_TOKEN, "hf_wrong"] {
+        let hf = HuggingFace::new(with_key(&standin, key)).unwrap();
+        let model = hf.model(TRPAKOV);
+        let watch = Arc::downgrade(&model);
+        let engine = engine(&[&model], false);
+        let answer = detect(&engine, request(&photo())).await;
+        assert_eq!(answer.is_ok(), key == GOOD_TOKEN, "{answer:?}");
+        drop((engine, model, hf));
+        assert!(
+            watch.upgrade().is_none(),
+            "the model outlived its engine ({key})"
+        );
+    }
+}

@@ -1274,11 +1274,20 @@ async fn warm_up_sets_every_state_without_blocking() {
 async fn a_dropped_engine_leaves_no_model_behind() {
     let standin =
         StandIn::start([(TRPAKOV, Script::always(Behaviour::scores(&TRPAKOV_ANSWER)))]).await;
-    for key in [GOOD_TOKEN, "hf_wrong"] {
-        let hf = HuggingFace::new(with_key(&standin, key)).unwrap();
+    for key in [GOOD_TOKEN, "hf_wrong", "closed port"] {
+        let mut options = with_key(&standin, key);
+        if key == "closed port" {
+            options.base_url = "http://127.0.0.1:9".into();
+        }
+        let hf = HuggingFace::new(options).unwrap();
         let model = hf.model(TRPAKOV);
         let watch = Arc::downgrade(&model);
-        let engine = engine(&[&model], false);
+        // With the result cache on, as the bindings build it.
+        let engine = Engine::builder()
+            .model(Arc::clone(&model) as Arc<dyn Classifier>)
+            .workers(1)
+            .build()
+            .unwrap();
         let answer = detect(&engine, request(&photo())).await;
         assert_eq!(answer.is_ok(), key == GOOD_TOKEN, "{answer:?}");
         drop((engine, model, hf));

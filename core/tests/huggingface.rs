@@ -1297,3 +1297,34 @@ async fn a_dropped_engine_leaves_no_model_behind() {
         );
     }
 }
+
+/// The same from a thread outside any runtime, as a C or Python caller blocks on one.
+#[test]
+fn a_dropped_engine_leaves_no_model_behind_when_called_from_outside_the_runtime() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (engine, watch) = {
+        let _guard = rt.enter();
+        let hf = HuggingFace::new(HuggingFaceOptions {
+            api_key: GOOD_TOKEN.into(),
+            base_url: "http://127.0.0.1:9".into(),
+            ..HuggingFaceOptions::default()
+        })
+        .unwrap();
+        let model = hf.model(TRPAKOV);
+        let watch = Arc::downgrade(&model);
+        let engine = Engine::builder()
+            .model(model as Arc<dyn Classifier>)
+            .workers(1)
+            .build()
+            .unwrap();
+        (engine, watch)
+    };
+    let answer = rt.block_on(engine.detect(request(&photo())));
+    assert!(answer.is_err());
+    drop(engine);
+    assert!(watch.upgrade().is_none(), "the model outlived its engine");
+}

@@ -3,12 +3,11 @@
  * the static library (bindings/c/tests/c_abi.rs runs it, also under valgrind).
  *
  * usage: emotion_test PIXELS.rgba WIDTH HEIGHT BX BY BW BH PHOTO.jpg SERVER_URL SERVER_KEY
- *                     HF_URL [--no-timing] [--no-huggingface]
+ *                     HF_URL [--no-timing]
  * PIXELS.rgba is the photo as raw RGBA rows; BX..BH its face box; SERVER_URL an emotion-server
  * started with API_KEYS=SERVER_KEY; HF_URL a Hugging Face stand-in whose model "refused"
  * answers 401 and every other model 400. --no-timing skips the 1 ms budget of the game loop
- * (under valgrind every call is many times slower); --no-huggingface skips the Hugging Face
- * clients (see bindings/c/tests/c_abi.rs for why valgrind runs without them). */
+ * (under valgrind every call is many times slower). */
 
 #include "emotion.h"
 
@@ -334,10 +333,6 @@ static void check_remote(const unsigned char *rgba, uint32_t w, uint32_t h, emot
         client = NULL;
     }
 
-    if (hf_url == NULL) {
-        printf("info  Hugging Face clients skipped (--no-huggingface)\n");
-        return;
-    }
     expect_code(emotion_client_new_huggingface("hf_test", "refused", hf_url, false, NULL, &client),
                 EMOTION_OK, NULL, "a Hugging Face client");
     if (client != NULL) {
@@ -477,22 +472,18 @@ int main(int argc, char **argv) {
     size_t len = 0;
     uint32_t w, h;
     int timing = 1;
-    const char *hf_url;
     struct frame frames[4];
     pthread_t threads[4];
     int i;
 
     if (argc < 12) {
         fprintf(stderr, "usage: %s PIXELS.rgba W H BX BY BW BH PHOTO SERVER_URL SERVER_KEY HF_URL"
-                        " [--no-timing] [--no-huggingface]\n", argv[0]);
+                        " [--no-timing]\n", argv[0]);
         return 2;
     }
-    hf_url = argv[11];
     for (i = 12; i < argc; i++) {
         if (strcmp(argv[i], "--no-timing") == 0) {
             timing = 0;
-        } else if (strcmp(argv[i], "--no-huggingface") == 0) {
-            hf_url = NULL;
         }
     }
     w = (uint32_t)atoi(argv[2]);
@@ -531,7 +522,7 @@ int main(int argc, char **argv) {
 
     check_game_loop(client, rgba, w, h, box, timing);
     emotion_client_free(client);
-    check_remote(rgba, w, h, box, argv[9], argv[10], hf_url);
+    check_remote(rgba, w, h, box, argv[9], argv[10], argv[11]);
     free(rgba);
 
     printf("%s: %d failed\n", failures == 0 ? "PASS" : "FAIL", failures);

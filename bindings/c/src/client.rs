@@ -106,9 +106,10 @@ unsafe fn make(
         let _guard = rt.enter();
         build(builder(config)?)?
     };
-    let feed = Feed::new(config.smoothing);
-    feed.start(rt, engine.clone());
-    let client = Box::new(emotion_client { engine, feed });
+    let client = Box::new(emotion_client {
+        engine,
+        feed: Feed::new(config.smoothing),
+    });
     // SAFETY: checked non-null; the caller gives writable storage.
     unsafe { *out = Box::into_raw(client) };
     Ok(emotion_result::EMOTION_OK)

@@ -73,11 +73,18 @@ impl Feed {
         }
     }
 
-    /// Starts the worker of `engine` on the shared runtime; it ends when the feed closes.
-    pub fn start(&self, runtime: &tokio::runtime::Runtime, engine: Engine) {
+    /// Starts the worker of `engine` on the shared runtime, with the first submitted frame (a
+    /// client only called blocking has none); it ends when the feed closes.
+    fn start_once(&self, engine: &Engine) -> Result<(), FfiError> {
+        let mut worker = self.worker.lock();
+        if worker.is_some() {
+            return Ok(());
+        }
+        let runtime = crate::client::runtime()?;
+        let engine = engine.clone();
         let frames = self.frames.clone();
         let shared = self.shared.clone();
-        *self.worker.lock() = Some(runtime.spawn(async move {
+        *worker = Some(runtime.spawn(async move {
             let mut stream = engine.stream();
             while let Some((frame, replaced)) = frames.next().await {
                 let smoothing = f32::from_bits(shared.smoothing.load(Ordering::Relaxed));
@@ -110,11 +117,13 @@ impl Feed {
                 *slot = Some(result);
             }
         }));
+        Ok(())
     }
 
     /// Copies `frame` into a spare buffer and hands it to the worker; the frame it replaces,
     /// if the worker had not taken it yet, gives its buffer back.
-    fn submit(&self, frame: &Pixels<&[u8]>) -> u64 {
+    fn submit(&self, engine: &Engine, frame: &Pixels<&[u8]>) -> Result<u64, FfiError> {
+        self.start_once(engine)?;
         let mut buffer = self.shared.spare.take();
         buffer.clear();
         buffer.extend_from_slice(frame.bytes);
@@ -126,7 +135,7 @@ impl Feed {
         if let Some(replaced) = replaced {
             self.shared.spare.give(replaced.frame.bytes);
         }
-        id
+        Ok(id)
     }
 
     fn poll(&self) -> Option<Result<emotion_detection, FfiError>> {
@@ -180,7 +189,7 @@ pub unsafe extern "C" fn emotion_submit(
                 bounds,
             )?
         };
-        let id = client.feed.submit(&frame);
+        let id = client.feed.submit(&client.engine, &frame)?;
         // SAFETY: NULL or writable, the caller's promise.
         if let Some(out) = unsafe { frame_id.as_mut() } {
             *out = id;

@@ -183,10 +183,6 @@ async fn the_test_program_passes_in_c_and_cpp_against_both_libraries_and_under_v
     program.push(dir.join("emotion_test_C_Static").display().to_string());
     program.extend(args);
     program.push("--no-timing".to_owned());
-    // Known leak, not yet found: a Hugging Face engine, once dropped, leaves its models behind
-    // (valgrind: "definitely lost" from `HuggingFace::model`, ~30 KB with its HTTP client per
-    // client freed). The plain runs above cover those clients; this run checks the rest.
-    program.push("--no-huggingface".to_owned());
     let stdout = run(program).await;
     assert!(stdout.contains("PASS: 0 failed"), "{stdout}");
 }

@@ -194,7 +194,9 @@ impl FaceDetector {
     pub fn infer(&self, input: Vec<f32>) -> Result<(Vec<f32>, Vec<f32>)> {
         let side = self.inner.options.side;
         let fail = |e: TractError| Error::Internal(format!("face detector: {e:#}"));
-        let tensor = Tensor::from_shape(&[1, side, side, 3], &input).map_err(fail)?;
+        let tensor = tract_ndarray::Array4::from_shape_vec((1, side, side, 3), input)
+            .map_err(|e| Error::Internal(format!("face detector input: {e}")))?
+            .into_tensor();
         let reused = self.inner.states.lock().pop();
         let mut state = match reused {
             Some(state) => state,

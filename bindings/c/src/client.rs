@@ -7,9 +7,7 @@ use std::time::Duration;
 
 use emotion_core::classify::huggingface::{HuggingFace, HuggingFaceOptions};
 use emotion_core::classify::server::ServerModel;
-use emotion_core::{
-    DetectRequest, Engine, EngineBuilder, FaceBox, Frame, Limits, PixelFormat, Secret,
-};
+use emotion_core::{DetectRequest, Engine, EngineBuilder, FaceBox, Frame, PixelFormat, Secret};
 
 use crate::error::{FfiError, boundary, emotion_result};
 use crate::feed::Feed;
@@ -296,7 +294,7 @@ impl<B> Pixels<B> {
 /// `pixels` is NULL or points to `stride * (height - 1) + width * channels` readable bytes, left
 /// unchanged for `'a`; `bounds` is NULL or points to an `emotion_rect`.
 pub(crate) unsafe fn checked_pixels<'a>(
-    limits: &Limits,
+    client: &emotion_client,
     pixels: *const u8,
     width: u32,
     height: u32,
@@ -309,7 +307,7 @@ pub(crate) unsafe fn checked_pixels<'a>(
     }
     let format = pixel_format(format)?;
     // Checked before the slice is made, which spans as many bytes as the dimensions promise.
-    emotion_core::frame::check_dimensions(width, height, limits)?;
+    emotion_core::frame::check_dimensions(width, height, client.engine.limits())?;
     let row = width as usize * format.channels();
     if stride < row {
         return Err(emotion_core::Error::InvalidPixels(format!(
@@ -378,17 +376,8 @@ pub unsafe extern "C" fn emotion_detect(
             return Err(FfiError::NullParameter("out"));
         }
         // SAFETY: the caller's promise.
-        let frame = unsafe {
-            checked_pixels(
-                client.engine.limits(),
-                pixels,
-                width,
-                height,
-                stride,
-                format,
-                bounds,
-            )?
-        };
+        let frame =
+            unsafe { checked_pixels(client, pixels, width, height, stride, format, bounds)? };
         let detection = client.detect(frame.request(frame.bytes.to_vec()))?;
         // SAFETY: checked non-null.
         Ok(unsafe { write(out, detection) })

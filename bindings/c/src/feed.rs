@@ -178,17 +178,8 @@ pub unsafe extern "C" fn emotion_submit(
         // SAFETY: the caller's promise.
         let client = unsafe { client_ref(client)? };
         // SAFETY: the caller's promise.
-        let frame = unsafe {
-            checked_pixels(
-                client.engine.limits(),
-                pixels,
-                width,
-                height,
-                stride,
-                format,
-                bounds,
-            )?
-        };
+        let frame =
+            unsafe { checked_pixels(client, pixels, width, height, stride, format, bounds)? };
         let id = client.feed.submit(&client.engine, &frame)?;
         // SAFETY: NULL or writable, the caller's promise.
         if let Some(out) = unsafe { frame_id.as_mut() } {

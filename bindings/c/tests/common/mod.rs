@@ -13,28 +13,32 @@ pub fn repo() -> PathBuf {
         .expect("the repository root exists")
 }
 
-/// The directory holding `libemotion.so` and `libemotion.a` of this build (the profile
-/// directory above the test binary's `deps/`).
+/// The directory holding `libemotion.so` and `libemotion.a` of this build: `deps/`, beside the
+/// test binary. (`cargo test` builds them there; only `cargo build` copies them up to the
+/// profile directory, so a copy there may be stale or missing.)
 pub fn lib_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary has a path");
     let dir = exe
         .parent()
-        .and_then(Path::parent)
         .expect("the test binary lies in <target>/<profile>/deps")
         .to_path_buf();
     for lib in ["libemotion.so", "libemotion.a"] {
         assert!(
             dir.join(lib).exists(),
-            "{lib} is not in {}: build it with `cargo build -p emotion-ffi`",
+            "{lib} is not in {}: `cargo test -p emotion-ffi` builds it",
             dir.display()
         );
     }
     dir
 }
 
-/// A scratch directory for this test under the target directory, emptied first.
+/// A scratch directory for this test under the profile directory, emptied first.
 pub fn scratch(name: &str) -> PathBuf {
-    let dir = lib_dir().join("c-abi-tests").join(name);
+    let profile = lib_dir()
+        .parent()
+        .expect("deps/ lies in the profile directory")
+        .to_path_buf();
+    let dir = profile.join("c-abi-tests").join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create the scratch directory");
     dir

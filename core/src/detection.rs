@@ -18,6 +18,8 @@ pub struct FaceResult {
     pub cached: bool,
     /// The face detector's confidence, for a face it found (none for a box the caller gave).
     pub detection_confidence: Option<f32>,
+    /// The face's track, in a stream (none outside streams).
+    pub track_id: Option<u64>,
 }
 
 impl FaceResult {
@@ -30,6 +32,7 @@ impl FaceResult {
             scores,
             cached,
             detection_confidence: None,
+            track_id: None,
         }
     }
 }
@@ -84,6 +87,8 @@ struct FaceView<'a> {
     cached: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     detection_confidence: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    track_id: Option<u64>,
 }
 
 impl FaceResult {
@@ -95,6 +100,7 @@ impl FaceResult {
             all_scores: all_scores.then_some(&self.scores),
             cached: self.cached,
             detection_confidence: self.detection_confidence,
+            track_id: self.track_id,
         }
     }
 }

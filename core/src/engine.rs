@@ -240,7 +240,12 @@ impl Engine {
         self.inner.cache.stats()
     }
 
-    /// A stream with its own smoothing state, for a live feed.
+    /// Whether frames without boxes go through the face detector.
+    pub fn detects_faces(&self) -> bool {
+        self.inner.faces.detector.is_some()
+    }
+
+    /// A stream with its own face tracks, for a live feed.
     pub fn stream(&self) -> Stream {
         Stream::new(self.clone())
     }

@@ -38,6 +38,29 @@ impl PixelBox {
     pub fn area(&self) -> u64 {
         u64::from(self.width) * u64::from(self.height)
     }
+
+    /// Intersection over union with `other`, in `[0, 1]`.
+    #[allow(clippy::cast_precision_loss)]
+    pub fn iou(&self, other: &PixelBox) -> f32 {
+        let overlap = |a: u32, a_len: u32, b: u32, b_len: u32| {
+            u64::from((a + a_len).min(b + b_len).saturating_sub(a.max(b)))
+        };
+        let inter = overlap(self.x, self.width, other.x, other.width)
+            * overlap(self.y, self.height, other.y, other.height);
+        let union = self.area() + other.area() - inter;
+        if union == 0 {
+            0.0
+        } else {
+            inter as f32 / union as f32
+        }
+    }
+
+    /// The centre, in pixels.
+    pub fn centre(&self) -> (f32, f32) {
+        #[allow(clippy::cast_precision_loss)]
+        let at = |start: u32, len: u32| start as f32 + len as f32 / 2.0;
+        (at(self.x, self.width), at(self.y, self.height))
+    }
 }
 
 impl FaceBox {

@@ -3,7 +3,7 @@
 //! The path a frame travels reads top to bottom in the modules below:
 //! [`frame`] (decode, limits) → [`face`] (which region) → [`preprocess`] (model input) →
 //! [`cache`] (shared results) → [`classify`] (the models) → [`labels`] (canonical names) →
-//! [`track`] (smoothing for streams). [`engine`] ties them together.
+//! [`track`] (face tracks and smoothing for streams). [`engine`] ties them together.
 
 pub mod cache;
 pub mod classify;
@@ -32,4 +32,4 @@ pub use error::{Error, ErrorKind, Result};
 pub use face::{FaceBox, PixelBox};
 pub use frame::{Frame, Limits, PixelFormat};
 pub use secret::Secret;
-pub use track::{EmotionChange, Smoother, Stream};
+pub use track::{EmotionChange, Smoother, Stream, TrackEvents, Tracker};

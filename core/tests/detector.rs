@@ -220,3 +220,136 @@ fn faces_under_the_minimum_size_are_ignored() {
         .expect("the photo is classified");
     assert!(!detection.face_detected, "{detection:?}");
 }
+
+fn detect_rgb(engine: &emotion_core::Engine, image: image::RgbImage) -> emotion_core::Detection {
+    let (width, height) = image.dimensions();
+    let frame = Frame::Pixels {
+        data: image.into_raw(),
+        width,
+        height,
+        stride: width as usize * 3,
+        format: emotion_core::PixelFormat::Rgb8,
+    };
+    engine
+        .detect_blocking(emotion_core::DetectRequest::new(frame))
+        .expect("the frame is classified")
+}
+
+/// A face turned 25° and a face cut by the frame's edge are still found and read.
+#[test]
+fn a_rotated_face_and_a_face_cut_by_the_edge_are_found() {
+    let engine = engine(0);
+    let astronaut = image::load_from_memory(&read(faces_dir().join("astronaut.jpg")))
+        .unwrap()
+        .into_rgb8();
+    let face = [178.0, 66.0, 94.0, 102.0];
+    let centre = (face[0] + face[2] / 2.0, face[1] + face[3] / 2.0);
+
+    for degrees in [-25.0f32, 25.0] {
+        let d = detect_rgb(&engine, scene::rotated(&astronaut, degrees));
+        assert!(d.face_detected, "{degrees}°: {d:?}");
+        let found = d.primary();
+        let (x, y) = (
+            found.face_bounds.x as f32 + found.face_bounds.width as f32 / 2.0,
+            found.face_bounds.y as f32 + found.face_bounds.height as f32 / 2.0,
+        );
+        // The face's centre turns about the image's centre (256, 256).
+        let (sin, cos) = (-degrees).to_radians().sin_cos();
+        let (dx, dy) = (centre.0 - 256.0, centre.1 - 256.0);
+        let want = (cos * dx - sin * dy + 256.0, sin * dx + cos * dy + 256.0);
+        assert!(
+            (x - want.0).hypot(y - want.1) < 25.0,
+            "{degrees}°: found at ({x}, {y}), the face is at {want:?}"
+        );
+        assert_eq!(
+            found.emotion,
+            emotion_core::Emotion::Happy,
+            "{degrees}°: {found:?}"
+        );
+    }
+
+    // The frame starts 40% into the face: its left part is outside.
+    let cut_at = (face[0] + 0.4 * face[2]) as u32;
+    let cut = image::imageops::crop_imm(&astronaut, cut_at, 0, 512 - cut_at, 512).to_image();
+    let d = detect_rgb(&engine, cut);
+    assert!(d.face_detected, "{d:?}");
+    let found = d.primary().face_bounds;
+    assert!(found.x <= 5, "the box reaches the edge: {found:?}");
+    let right = (face[0] + face[2]) as u32 - cut_at;
+    assert!(
+        found.x + found.width + 15 >= right,
+        "{found:?} ends near {right}"
+    );
+    assert_eq!(d.primary().emotion, emotion_core::Emotion::Happy, "{d:?}");
+}
+
+/// A 4000x3000 photo, as a phone takes it (the group photo scaled up onto a 4:3 canvas): every
+/// face is found at its place, scaled, and reads as it does at the photo's own size.
+#[test]
+fn a_4000x3000_photo_has_every_face_found_at_its_place() {
+    let (bytes, boxes) = group_photo("group_of_three.jpg");
+    let small = image::load_from_memory(&bytes).unwrap().into_rgb8();
+    let scale = 4000.0 / f64::from(small.width());
+    let big = scene::scaled(&small, 4000, (f64::from(small.height()) * scale) as u32);
+    let top = (3000 - big.height()) / 2;
+    let photo = scene::compose(4000, 3000, &[(&big, 0, i64::from(top))]);
+    let jpeg = scene::jpeg(&photo);
+    let engine = emotion_core::Engine::builder()
+        .face_detector(Some(DetectorRange::Full))
+        .limits(Limits {
+            max_bytes: 16 * 1024 * 1024,
+            ..Limits::default()
+        })
+        .build()
+        .unwrap();
+    let at_own_size = engine
+        .detect_blocking(emotion_core::DetectRequest::new(Frame::Encoded(bytes)))
+        .unwrap();
+    let detection = engine
+        .detect_blocking(emotion_core::DetectRequest::new(Frame::Encoded(jpeg)))
+        .unwrap();
+    assert_eq!(detection.faces.len(), boxes.len(), "{detection:?}");
+    for (b, small_face) in boxes.iter().zip(
+        boxes
+            .iter()
+            .map(|b| nearest(&at_own_size, b.x + b.width / 2.0, b.y + b.height / 2.0)),
+    ) {
+        let want = [
+            (b.x * scale) as f32,
+            (b.y * scale + f64::from(top)) as f32,
+            (b.width * scale) as f32,
+            (b.height * scale) as f32,
+        ];
+        let face = nearest(
+            &detection,
+            f64::from(want[0] + want[2] / 2.0),
+            f64::from(want[1] + want[3] / 2.0),
+        );
+        let found = face.face_bounds;
+        let as_detected = DetectedFace {
+            x: found.x as f32,
+            y: found.y as f32,
+            width: found.width as f32,
+            height: found.height as f32,
+            score: 1.0,
+            keypoints: [[0.0; 2]; 6],
+        };
+        assert!(iou(&as_detected, want) >= 0.5, "{found:?} against {want:?}");
+        assert_eq!(face.emotion, small_face.emotion, "{found:?}");
+    }
+}
+
+/// The face of `detection` whose centre is nearest to (x, y).
+fn nearest(detection: &emotion_core::Detection, x: f64, y: f64) -> &emotion_core::FaceResult {
+    let distance = |f: &&emotion_core::FaceResult| {
+        let b = f.face_bounds;
+        let cx = f64::from(b.x) + f64::from(b.width) / 2.0;
+        let cy = f64::from(b.y) + f64::from(b.height) / 2.0;
+        (cx - x).hypot(cy - y)
+    };
+    detection
+        .faces
+        .iter()
+        .min_by(|a, b| distance(a).total_cmp(&distance(b)))
+        .expect("at least one face")
+}

@@ -200,32 +200,3 @@ fn a_batch_answers_in_input_order_and_one_bad_image_fails_alone() {
     let expected: Vec<Emotion> = crops.iter().map(|(_, _, e)| *e).collect();
     assert_eq!(answered, expected);
 }
-
-#[test]
-fn a_stream_smooths_and_reports_the_change() {
-    let engine = Engine::builder().build().unwrap();
-    let photos = single_face_photos();
-    let happy = photos
-        .iter()
-        .find(|p| p.expression == Emotion::Happy)
-        .unwrap();
-    let neutral = photos
-        .iter()
-        .find(|p| p.expression == Emotion::Neutral)
-        .unwrap();
-    let mut stream = engine.stream();
-    stream.smoother_mut().set_smoothing(0.5);
-    let request = |p: &Photo| DetectRequest::new(Frame::Encoded(p.bytes.clone())).with_face(p.face);
-    let (first, change) = futures::executor::block_on(stream.detect(request(happy))).unwrap();
-    assert_eq!((first.primary().emotion, change), (Emotion::Happy, None));
-    let mut changes = Vec::new();
-    for _ in 0..4 {
-        let (_, change) = futures::executor::block_on(stream.detect(request(neutral))).unwrap();
-        changes.extend(change);
-    }
-    assert_eq!(changes.len(), 1, "{changes:?}");
-    assert_eq!(
-        (changes[0].from, changes[0].to),
-        (Emotion::Happy, Emotion::Neutral)
-    );
-}

@@ -292,6 +292,9 @@ struct ResultMessage<'a> {
     #[serde(flatten)]
     detection: DetectionView<'a>,
     dropped_frames: u64,
+    /// Tracks that ended with this frame (also sent as `track_ended` events).
+    #[serde(skip_serializing_if = "<[u64]>::is_empty")]
+    tracks_ended: &'a [u64],
 }
 
 /// Frames a stream may run ahead of its `WS_MAX_FPS` pace: a client sending at exactly that
@@ -320,24 +323,28 @@ async fn work(
         due = due.max(Instant::now()) + interval;
         state.metrics.ws_dropped.inc_by(dropped);
         let current = *settings.lock();
-        stream.smoother_mut().set_smoothing(current.smoothing);
+        stream.tracker_mut().set_smoothing(current.smoothing);
         let messages = match stream.detect(job.request).await {
-            Ok((detection, change)) => {
+            Ok((detection, events)) => {
                 state.metrics.record_detection(detection.processing_ms);
                 let result = ResultMessage {
                     r#type: "result",
                     frame_id: &job.frame_id,
                     detection: detection.view(current.return_all_scores),
                     dropped_frames: dropped,
+                    tracks_ended: &events.ended,
                 };
                 let mut messages = vec![serde_json::to_string(&result).unwrap_or_default()];
-                if let Some(change) = change {
-                    messages.push(
-                        json!({"type": "emotion_changed", "from": change.from, "to": change.to,
-                               "confidence": change.confidence, "frame_id": job.frame_id})
-                        .to_string(),
-                    );
-                }
+                messages.extend(events.changes.iter().map(|change| {
+                    json!({"type": "emotion_changed", "track_id": change.track_id,
+                           "from": change.from, "to": change.to,
+                           "confidence": change.confidence, "frame_id": job.frame_id})
+                    .to_string()
+                }));
+                messages.extend(events.ended.iter().map(|track_id| {
+                    json!({"type": "track_ended", "track_id": track_id, "frame_id": job.frame_id})
+                        .to_string()
+                }));
                 messages
             }
             Err(e) => {

@@ -1,8 +1,11 @@
 //! `/ws` with a real WebSocket client (DESIGN §3): results with the Detection fields at the top
 //! level, ping, config, errors that keep the connection, close codes, latest-frame-wins flow
-//! control with every frame accounted for, and `emotion_changed` events.
+//! control with every frame accounted for, face tracks with their `emotion_changed` and
+//! `track_ended` events.
 
 mod common;
+#[path = "../../core/tests/support/scene.rs"]
+mod scene;
 
 use std::time::Duration;
 
@@ -78,6 +81,25 @@ fn frame(image: &[u8], face_bounds: Option<Value>, frame_id: Value) -> Value {
         data["face_bounds"] = face_bounds;
     }
     json!({"type": "frame", "data": data})
+}
+
+/// One face's place in a scene, in the API's shape.
+const AT: (i64, i64, u32) = (120, 80, 200);
+
+/// Two frames of one place in a scene, as a camera sees someone change expression: the
+/// astronaut's happy face, then Grace Hopper's neutral one, each scaled into the box `AT`.
+fn expressions_in_one_place() -> (Vec<u8>, Vec<u8>, Value) {
+    let (x, y, side) = AT;
+    let frame = |name: &str, b: Value| {
+        let face = [&b["x"], &b["y"], &b["width"], &b["height"]].map(|v| v.as_f64().expect("px"));
+        let tile = scene::scaled(&scene::face_cut(&fixture(name), face, 0.0), side, side);
+        scene::jpeg(&scene::compose(480, 360, &[(&tile, x, y)]))
+    };
+    (
+        frame("astronaut.jpg", astronaut_box()),
+        frame("grace_hopper.webp", grace_hopper_box()),
+        json!({"x": x, "y": y, "width": side, "height": side}),
+    )
 }
 
 async fn ping_pong(ws: &mut Ws) {
@@ -424,22 +446,28 @@ async fn a_change_of_expression_sends_emotion_changed() {
     send(&mut ws, json!({"type": "config", "data": {"smoothing": 0}})).await;
     assert_eq!(recv(&mut ws).await["type"], "config_ok");
 
-    let astronaut = fixture("astronaut.jpg");
-    let grace = fixture("grace_hopper.webp");
+    let (happy, neutral, place) = expressions_in_one_place();
     let mut events = Vec::new();
     let plan = [
-        ("h0", &astronaut, astronaut_box()),
-        ("h1", &astronaut, astronaut_box()),
-        ("h2", &astronaut, astronaut_box()),
-        ("n0", &grace, grace_hopper_box()),
-        ("n1", &grace, grace_hopper_box()),
-        ("n2", &grace, grace_hopper_box()),
+        ("h0", &happy),
+        ("h1", &happy),
+        ("h2", &happy),
+        ("n0", &neutral),
+        ("n1", &neutral),
+        ("n2", &neutral),
     ];
-    for (id, image, face_bounds) in plan {
-        send(&mut ws, frame(image, Some(face_bounds), json!(id))).await;
+    let mut track = None;
+    for (id, image) in plan {
+        send(&mut ws, frame(image, Some(place.clone()), json!(id))).await;
         let result = recv(&mut ws).await;
         assert_eq!(result["type"], "result", "{result}");
         assert_eq!(result["frame_id"], id, "{result}");
+        // One face in one place: one track throughout.
+        assert!(result["track_id"].is_u64(), "{result}");
+        assert_eq!(
+            *track.get_or_insert(result["track_id"].clone()),
+            result["track_id"]
+        );
         assert_eq!(result["dropped_frames"], 0, "{result}");
         let expected = if id.starts_with('h') {
             "happy"
@@ -463,6 +491,7 @@ async fn a_change_of_expression_sends_emotion_changed() {
     let event = &events[0];
     assert_eq!(event["from"], "happy", "{event}");
     assert_eq!(event["to"], "neutral", "{event}");
+    assert_eq!(Some(&event["track_id"]), track.as_ref(), "{event}");
     assert_eq!(
         event["frame_id"], "n0",
         "without smoothing the first neutral frame changes it"
@@ -485,19 +514,14 @@ async fn with_smoothing_the_change_comes_later() {
     )
     .await;
     assert_eq!(recv(&mut ws).await["type"], "config_ok");
-    let astronaut = fixture("astronaut.jpg");
-    let grace = fixture("grace_hopper.webp");
+    let (happy, neutral, place) = expressions_in_one_place();
     for i in 0..3 {
-        send(&mut ws, frame(&astronaut, Some(astronaut_box()), json!(i))).await;
+        send(&mut ws, frame(&happy, Some(place.clone()), json!(i))).await;
         let result = recv(&mut ws).await;
         assert_eq!(result["emotion"], "happy", "{result}");
     }
     // The first neutral frame does not flip a smoothed happy at once.
-    send(
-        &mut ws,
-        frame(&grace, Some(grace_hopper_box()), json!("n0")),
-    )
-    .await;
+    send(&mut ws, frame(&neutral, Some(place.clone()), json!("n0"))).await;
     let result = recv(&mut ws).await;
     assert_eq!(result["type"], "result", "{result}");
     assert_eq!(result["emotion"], "happy", "smoothed: {result}");
@@ -507,7 +531,7 @@ async fn with_smoothing_the_change_comes_later() {
     for i in 1..20 {
         send(
             &mut ws,
-            frame(&grace, Some(grace_hopper_box()), json!(format!("n{i}"))),
+            frame(&neutral, Some(place.clone()), json!(format!("n{i}"))),
         )
         .await;
         let result = recv(&mut ws).await;
@@ -516,6 +540,7 @@ async fn with_smoothing_the_change_comes_later() {
             let event = recv(&mut ws).await;
             assert_eq!(event["type"], "emotion_changed", "{event}");
             assert_eq!(event["frame_id"], result["frame_id"], "{event}");
+            assert_eq!(event["track_id"], result["track_id"], "{event}");
             changed = Some(i);
             break;
         }
@@ -524,6 +549,81 @@ async fn with_smoothing_the_change_comes_later() {
         changed.is_some(),
         "the smoothed emotion never became neutral"
     );
+}
+
+/// Whole frames without boxes (as a Python loop or a game sends them): the server's detector
+/// finds both faces in every frame, each keeps its `track_id` while it moves, and when one
+/// leaves its track ends with a `track_ended` event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faces_moving_through_whole_frames_keep_their_tracks_until_they_leave() {
+    let server = TestServer::start().await;
+    let mut ws = connect(&server).await;
+    send(&mut ws, json!({"type": "config", "data": {"smoothing": 0}})).await;
+    assert_eq!(recv(&mut ws).await["type"], "config_ok");
+    let tile = |name: &str, b: Value, margin: f64, side: u32| {
+        let face = [&b["x"], &b["y"], &b["width"], &b["height"]].map(|v| v.as_f64().expect("px"));
+        scene::scaled(&scene::face_cut(&fixture(name), face, margin), side, side)
+    };
+    let happy = tile("astronaut.jpg", astronaut_box(), 0.3, 150);
+    let neutral = tile("grace_hopper.webp", grace_hopper_box(), 0.1, 150);
+    // 12 frames with both faces walking towards each other, then 16 without the neutral one:
+    // longer than the server's track timeout (15 frames).
+    let mut left = Vec::new();
+    let mut right = Vec::new();
+    let mut ended = Vec::new();
+    let mut ended_in_results = Vec::new();
+    for i in 0..28i64 {
+        let mut placed = vec![(&happy, 20 + 8 * i, 100)];
+        if i < 12 {
+            placed.push((&neutral, 460 - 8 * i, 140));
+        }
+        let image = scene::jpeg(&scene::compose(640, 480, &placed));
+        send(&mut ws, frame(&image, None, json!(i))).await;
+        send(&mut ws, json!({"type": "ping"})).await;
+        loop {
+            let message = recv(&mut ws).await;
+            match message["type"].as_str() {
+                Some("pong") => break,
+                Some("result") => {
+                    assert_eq!(message["face_detected"], true, "{message}");
+                    if let Some(ids) = message.get("tracks_ended") {
+                        ended_in_results.push((i, ids.clone()));
+                    }
+                    let faces = message["faces"]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_else(|| vec![message.clone()]);
+                    assert_eq!(faces.len(), placed.len(), "frame {i}: {message}");
+                    for face in faces {
+                        let centre = face["face_bounds"]["x"].as_i64().expect("x")
+                            + face["face_bounds"]["width"].as_i64().expect("width") / 2;
+                        let id = face["track_id"].as_u64().expect("a track id");
+                        // The faces never cross: the walking face stays left of the other.
+                        if centre < 20 + 8 * i + 150 {
+                            assert_eq!(face["emotion"], "happy", "frame {i}: {face}");
+                            left.push(id);
+                        } else {
+                            assert_eq!(face["emotion"], "neutral", "frame {i}: {face}");
+                            right.push(id);
+                        }
+                    }
+                }
+                Some("track_ended") => ended.push((i, message["track_id"].clone())),
+                Some("emotion_changed") => {}
+                _ => panic!("unexpected message {message}"),
+            }
+        }
+    }
+    assert_eq!(left.len(), 28);
+    assert!(left.iter().all(|&id| id == left[0]), "{left:?}");
+    assert_eq!(right.len(), 12);
+    assert!(
+        right.iter().all(|&id| id == right[0] && id != left[0]),
+        "{right:?}"
+    );
+    // Missing from frame 12 on, the 15th frame without it ends its track.
+    assert_eq!(ended, [(26, json!(right[0]))]);
+    assert_eq!(ended_in_results, [(26, json!([right[0]]))]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,12 +7,15 @@ use std::time::Duration;
 
 use emotion_core::classify::huggingface::{HuggingFace, HuggingFaceOptions};
 use emotion_core::classify::server::ServerModel;
-use emotion_core::{DetectRequest, Engine, EngineBuilder, FaceBox, Frame, PixelFormat, Secret};
+use emotion_core::{
+    DetectRequest, Engine, EngineBuilder, FaceBox, Frame, PixelFormat, Secret, TrackEvents,
+};
 
 use crate::error::{FfiError, boundary, emotion_result};
 use crate::feed::Feed;
 use crate::types::{
-    emotion_config, emotion_detection, emotion_pixel_format, emotion_rect, pixel_format,
+    EMOTION_MAX_FACES, emotion_config, emotion_detection, emotion_pixel_format, emotion_rect,
+    face_detector, pixel_format,
 };
 
 /// A client of the engine. Opaque; made by an `emotion_client_new_*` function, released by
@@ -59,12 +62,21 @@ fn builder(config: &emotion_config) -> Result<EngineBuilder, FfiError> {
             config.smoothing, config.crop_margin
         )));
     }
+    let max_faces = config.max_faces as usize;
+    if !(1..=EMOTION_MAX_FACES).contains(&max_faces) {
+        return Err(FfiError::InvalidArgument(format!(
+            "max_faces must lie in [1, {EMOTION_MAX_FACES}], got {max_faces}"
+        )));
+    }
     let mut builder = Engine::builder()
         .cache(
             u64::from(config.cache_entries),
             Duration::from_millis(u64::from(config.cache_ttl_ms)),
         )
-        .crop_margin(config.crop_margin);
+        .crop_margin(config.crop_margin)
+        .face_detector(face_detector(config.face_detector)?)
+        .max_faces(max_faces)
+        .min_face_size(config.min_face_size);
     if config.workers > 0 {
         builder = builder.workers(config.workers as usize);
     }
@@ -106,7 +118,7 @@ unsafe fn make(
     };
     let client = Box::new(emotion_client {
         engine,
-        feed: Feed::new(config.smoothing),
+        feed: Feed::new(config.smoothing, config.track_timeout),
     });
     // SAFETY: checked non-null; the caller gives writable storage.
     unsafe { *out = Box::into_raw(client) };
@@ -463,6 +475,6 @@ impl emotion_client {
     /// One detection on the calling thread's time, the work on the engine's threads.
     fn detect(&self, request: DetectRequest) -> Result<emotion_detection, FfiError> {
         let detection = runtime()?.block_on(self.engine.detect(request))?;
-        Ok(emotion_detection::new(&detection, None))
+        Ok(emotion_detection::new(&detection, &TrackEvents::default()))
     }
 }

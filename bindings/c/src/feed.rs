@@ -56,16 +56,18 @@ struct Shared {
     result: Mutex<Option<Result<emotion_detection, FfiError>>>,
     /// The smoothing the worker applies, as `f32` bits (set from any thread).
     smoothing: AtomicU32,
+    track_timeout: u32,
     spare: Spare,
 }
 
 impl Feed {
-    pub fn new(smoothing: f32) -> Feed {
+    pub fn new(smoothing: f32, track_timeout: u32) -> Feed {
         Feed {
             frames: LatestSlot::new(),
             shared: Arc::new(Shared {
                 result: Mutex::new(None),
                 smoothing: AtomicU32::new(smoothing.to_bits()),
+                track_timeout,
                 spare: Spare::default(),
             }),
             submitted: AtomicU64::new(0),
@@ -86,10 +88,11 @@ impl Feed {
         let shared = self.shared.clone();
         *worker = Some(runtime.spawn(async move {
             let mut stream = engine.stream();
+            stream.tracker_mut().set_timeout(shared.track_timeout);
             while let Some((frame, replaced)) = frames.next().await {
                 let smoothing = f32::from_bits(shared.smoothing.load(Ordering::Relaxed));
-                if stream.smoother_mut().smoothing() != smoothing {
-                    stream.smoother_mut().set_smoothing(smoothing);
+                if stream.tracker_mut().smoothing() != smoothing {
+                    stream.tracker_mut().set_smoothing(smoothing);
                 }
                 // The engine keeps the pixels it is given: it gets a copy made here, on the
                 // worker's time, and the submitted buffer goes back for reuse.
@@ -99,8 +102,8 @@ impl Feed {
                     .catch_unwind()
                     .await;
                 let mut result = match outcome {
-                    Ok(Ok((detection, change))) => {
-                        let mut r = emotion_detection::new(&detection, change.as_ref());
+                    Ok(Ok((detection, events))) => {
+                        let mut r = emotion_detection::new(&detection, &events);
                         r.frame_id = frame.id;
                         r.dropped_frames = replaced;
                         Ok(r)
@@ -110,9 +113,9 @@ impl Feed {
                 };
                 let mut slot = shared.result.lock();
                 // A result the game did not poll in time: its frame is dropped, like those
-                // replaced before the worker reached them.
+                // replaced before the worker reached them, and its events go on with the newer.
                 if let (Some(Ok(unseen)), Ok(newer)) = (slot.as_ref(), result.as_mut()) {
-                    newer.dropped_frames += unseen.dropped_frames + 1;
+                    newer.absorb(unseen);
                 }
                 *slot = Some(result);
             }

@@ -1,6 +1,9 @@
 //! The plain C structs and enums that cross the boundary, and their conversions.
 
-use emotion_core::{Detection, Emotion, EmotionChange, FaceBox, PixelBox, PixelFormat};
+use emotion_core::detector::DetectorRange;
+use emotion_core::{
+    Detection, Emotion, EmotionChange, FaceBox, FaceResult, PixelBox, PixelFormat, TrackEvents,
+};
 
 use crate::error::FfiError;
 
@@ -20,6 +23,10 @@ pub enum emotion_kind {
 
 /// Number of emotions: the length of `emotion_detection.scores`.
 pub const EMOTION_COUNT: usize = 7;
+
+/// The most faces one result holds: the length of `emotion_detection.faces`, and the largest
+/// `emotion_config.max_faces`.
+pub const EMOTION_MAX_FACES: usize = 8;
 
 impl From<Emotion> for emotion_kind {
     fn from(e: Emotion) -> emotion_kind {
@@ -66,6 +73,36 @@ pub fn pixel_format(value: u32) -> Result<PixelFormat, FfiError> {
     })
 }
 
+/// How a client finds the faces of frames that come without a face box. Set in
+/// `emotion_config.face_detector` as a `uint32_t`; any other value gives
+/// `EMOTION_INVALID_ARGUMENT`.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(non_camel_case_types)]
+pub enum emotion_face_detector {
+    /// No detector: a frame without a box is classified whole, as one face crop.
+    EMOTION_FACE_DETECTOR_OFF = 0,
+    /// BlazeFace short range: faces within about 2 m of the camera, ~5 ms a frame.
+    EMOTION_FACE_DETECTOR_SHORT = 1,
+    /// BlazeFace full range: faces at any distance, ~17 ms a frame.
+    EMOTION_FACE_DETECTOR_FULL = 2,
+}
+
+/// The core's detector for a `uint32_t` from C.
+pub fn face_detector(value: u32) -> Result<Option<DetectorRange>, FfiError> {
+    use emotion_face_detector::*;
+    Ok(match value {
+        v if v == EMOTION_FACE_DETECTOR_OFF as u32 => None,
+        v if v == EMOTION_FACE_DETECTOR_SHORT as u32 => Some(DetectorRange::Short),
+        v if v == EMOTION_FACE_DETECTOR_FULL as u32 => Some(DetectorRange::Full),
+        other => {
+            return Err(FfiError::InvalidArgument(format!(
+                "unknown face detector {other}: use one of EMOTION_FACE_DETECTOR_*"
+            )));
+        }
+    })
+}
+
 /// A rectangle in source-image pixels, top-left origin. As an input (a face box from the
 /// caller's own detector) it may also be relative to the image size: all four values in
 /// `[0, 1]` with at least one fraction, as MediaPipe reports boxes.
@@ -99,25 +136,85 @@ impl emotion_rect {
     }
 }
 
-/// The answer for one frame: the largest face's emotion.
+/// One face of a frame.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct emotion_detection {
-    /// The dominant emotion (smoothed, for `emotion_poll`).
+pub struct emotion_face {
+    /// The face region, in pixels of the frame (the whole frame when no face was given or found).
+    pub face_bounds: emotion_rect,
+    /// The dominant emotion (smoothed along its track, for `emotion_poll`).
     pub emotion: emotion_kind,
     /// Its score, in `[0, 1]`.
     pub confidence: f32,
     /// All seven scores in `emotion_kind` order, summing to 1.
     pub scores: [f32; EMOTION_COUNT],
-    /// The face region used, in pixels of the frame (the whole frame when no box was given).
-    pub face_bounds: emotion_rect,
-    /// Whether `face_bounds` came from a face box rather than the whole frame.
-    pub face_detected: bool,
-    /// `emotion_poll` only: the smoothed emotion changed with this frame, from `previous_emotion`.
+    /// The face detector's confidence in `(0, 1]` for a face it found; 0 for a box the caller
+    /// gave (or the whole frame).
+    pub detection_confidence: f32,
+    /// `emotion_poll` only: the face's smoothed emotion changed with this frame, from
+    /// `previous_emotion`.
     pub emotion_changed: bool,
     /// The emotion before the change; equal to `emotion` when `emotion_changed` is false.
     pub previous_emotion: emotion_kind,
-    /// Faces classified in the frame.
+    /// `emotion_poll` only: the face's track, the same number while the face stays in view
+    /// (from 1 up, never reused by a client); 0 for blocking calls.
+    pub track_id: u64,
+}
+
+impl emotion_face {
+    const EMPTY: emotion_face = emotion_face {
+        face_bounds: emotion_rect {
+            x: 0.0,
+            y: 0.0,
+            width: 0.0,
+            height: 0.0,
+        },
+        emotion: emotion_kind::EMOTION_ANGRY,
+        confidence: 0.0,
+        scores: [0.0; EMOTION_COUNT],
+        detection_confidence: 0.0,
+        emotion_changed: false,
+        previous_emotion: emotion_kind::EMOTION_ANGRY,
+        track_id: 0,
+    };
+
+    fn new(face: &FaceResult, change: Option<&EmotionChange>) -> emotion_face {
+        let emotion = emotion_kind::from(face.emotion);
+        emotion_face {
+            face_bounds: emotion_rect::from_pixels(face.face_bounds),
+            emotion,
+            confidence: face.confidence,
+            scores: *face.scores.as_array(),
+            detection_confidence: face.detection_confidence.unwrap_or(0.0),
+            emotion_changed: change.is_some(),
+            previous_emotion: change.map_or(emotion, |c| c.from.into()),
+            track_id: face.track_id.unwrap_or(0),
+        }
+    }
+}
+
+/// The answer for one frame: every face, largest first, and the largest face's fields at the
+/// top level (so that one-face callers read `emotion` and need not look further).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct emotion_detection {
+    /// The largest face's dominant emotion (smoothed, for `emotion_poll`).
+    pub emotion: emotion_kind,
+    /// Its score, in `[0, 1]`.
+    pub confidence: f32,
+    /// All seven scores in `emotion_kind` order, summing to 1.
+    pub scores: [f32; EMOTION_COUNT],
+    /// The largest face's region, in pixels of the frame (the whole frame when no face was
+    /// given or found).
+    pub face_bounds: emotion_rect,
+    /// Whether the faces came from a face box (given or found) rather than the whole frame.
+    pub face_detected: bool,
+    /// `emotion_poll` only: the largest face's smoothed emotion changed with this frame, from
+    /// `previous_emotion`.
+    pub emotion_changed: bool,
+    /// The emotion before the change; equal to `emotion` when `emotion_changed` is false.
+    pub previous_emotion: emotion_kind,
+    /// Faces in `faces`.
     pub face_count: u32,
     /// Time the engine spent on the frame, in milliseconds.
     pub processing_ms: f32,
@@ -126,26 +223,88 @@ pub struct emotion_detection {
     /// `emotion_poll` only: frames submitted since the previous result that were replaced by a
     /// newer one before the worker reached them (latest frame wins).
     pub dropped_frames: u64,
+    /// Every face, largest first; entries from `face_count` on are zeroed.
+    pub faces: [emotion_face; EMOTION_MAX_FACES],
+    /// `emotion_poll` only: tracks that ended since the previous result (their face was
+    /// missing for `emotion_config.track_timeout` frames); the first `EMOTION_MAX_FACES` ids.
+    pub ended_tracks: [u64; EMOTION_MAX_FACES],
+    /// How many tracks ended: may exceed `EMOTION_MAX_FACES`, whose ids were not all listed.
+    pub ended_track_count: u32,
 }
 
 impl emotion_detection {
     #[allow(clippy::cast_possible_truncation)]
-    pub fn new(d: &Detection, change: Option<&EmotionChange>) -> emotion_detection {
-        let face = d.primary();
-        let emotion = emotion_kind::from(face.emotion);
-        emotion_detection {
-            emotion,
-            confidence: face.confidence,
-            scores: *face.scores.as_array(),
-            face_bounds: emotion_rect::from_pixels(face.face_bounds),
+    pub fn new(d: &Detection, events: &TrackEvents) -> emotion_detection {
+        let mut faces = [emotion_face::EMPTY; EMOTION_MAX_FACES];
+        for (slot, face) in faces.iter_mut().zip(&d.faces) {
+            let change = face
+                .track_id
+                .and_then(|id| events.changes.iter().find(|c| c.track_id == id));
+            *slot = emotion_face::new(face, change);
+        }
+        let mut ended_tracks = [0; EMOTION_MAX_FACES];
+        for (slot, id) in ended_tracks.iter_mut().zip(&events.ended) {
+            *slot = *id;
+        }
+        let mut detection = emotion_detection {
+            emotion: emotion_kind::EMOTION_ANGRY,
+            confidence: 0.0,
+            scores: [0.0; EMOTION_COUNT],
+            face_bounds: emotion_rect::default(),
             face_detected: d.face_detected,
-            emotion_changed: change.is_some(),
-            previous_emotion: change.map_or(emotion, |c| c.from.into()),
-            face_count: u32::try_from(d.faces.len()).unwrap_or(u32::MAX),
+            emotion_changed: false,
+            previous_emotion: emotion_kind::EMOTION_ANGRY,
+            face_count: u32::try_from(d.faces.len().min(EMOTION_MAX_FACES)).unwrap_or(0),
             processing_ms: d.processing_ms as f32,
             frame_id: 0,
             dropped_frames: 0,
+            faces,
+            ended_tracks,
+            ended_track_count: u32::try_from(events.ended.len()).unwrap_or(u32::MAX),
+        };
+        detection.show_largest();
+        detection
+    }
+
+    /// Copies the largest face to the top-level fields.
+    fn show_largest(&mut self) {
+        let face = self.faces[0];
+        self.emotion = face.emotion;
+        self.confidence = face.confidence;
+        self.scores = face.scores;
+        self.face_bounds = face.face_bounds;
+        self.emotion_changed = face.emotion_changed;
+        self.previous_emotion = face.previous_emotion;
+    }
+
+    /// Takes in the events of an `older` result that nobody polled, so that this one reports
+    /// them: its frame and those it stood for as dropped, its ended tracks first, and for each
+    /// face still in view the change over both frames (none if it changed back).
+    pub fn absorb(&mut self, older: &emotion_detection) {
+        self.dropped_frames += older.dropped_frames + 1;
+        let count = self.face_count as usize;
+        for face in self.faces[..count].iter_mut().filter(|f| f.track_id != 0) {
+            let Some(before) = older.faces[..older.face_count as usize]
+                .iter()
+                .find(|f| f.track_id == face.track_id && f.emotion_changed)
+            else {
+                continue;
+            };
+            face.previous_emotion = before.previous_emotion;
+            face.emotion_changed = face.previous_emotion != face.emotion;
         }
+        let older_listed = (older.ended_track_count as usize).min(EMOTION_MAX_FACES);
+        let listed = (self.ended_track_count as usize).min(EMOTION_MAX_FACES);
+        let mut ended = [0; EMOTION_MAX_FACES];
+        let ids = older.ended_tracks[..older_listed]
+            .iter()
+            .chain(&self.ended_tracks[..listed]);
+        for (slot, id) in ended.iter_mut().zip(ids) {
+            *slot = *id;
+        }
+        self.ended_tracks = ended;
+        self.ended_track_count = self.ended_track_count.saturating_add(older.ended_track_count);
+        self.show_largest();
     }
 }
 
@@ -167,6 +326,17 @@ pub struct emotion_config {
     pub timeout_ms: u32,
     /// Margin added around a face box on each side, as a fraction of its side.
     pub crop_margin: f32,
+    /// How faces are found in frames that come without a box: an `emotion_face_detector`. The
+    /// default, short range, suits a camera in front of the player.
+    pub face_detector: u32,
+    /// At most this many found faces are classified, the largest first; 1 to
+    /// `EMOTION_MAX_FACES` (default 5).
+    pub max_faces: u32,
+    /// Found faces narrower or shorter than this many pixels are ignored (default 0).
+    pub min_face_size: u32,
+    /// `emotion_submit`/`emotion_poll`: a face's track ends once the face has been missing from
+    /// this many results in a row (at least 1; default 15, half a second at 30 FPS).
+    pub track_timeout: u32,
 }
 
 impl Default for emotion_config {
@@ -178,6 +348,10 @@ impl Default for emotion_config {
             smoothing: 0.5,
             timeout_ms: 10_000,
             crop_margin: 0.1,
+            face_detector: emotion_face_detector::EMOTION_FACE_DETECTOR_SHORT as u32,
+            max_faces: 5,
+            min_face_size: 0,
+            track_timeout: emotion_core::Tracker::DEFAULT_TIMEOUT,
         }
     }
 }
@@ -186,4 +360,65 @@ impl Default for emotion_config {
 #[unsafe(no_mangle)]
 pub extern "C" fn emotion_config_default() -> emotion_config {
     emotion_config::default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn face(track_id: u64, emotion: emotion_kind, changed_from: Option<emotion_kind>) -> emotion_face {
+        emotion_face {
+            emotion,
+            emotion_changed: changed_from.is_some(),
+            previous_emotion: changed_from.unwrap_or(emotion),
+            track_id,
+            ..emotion_face::EMPTY
+        }
+    }
+
+    fn result(faces: &[emotion_face], ended: &[u64], dropped: u64) -> emotion_detection {
+        let mut r = emotion_detection {
+            emotion: emotion_kind::EMOTION_ANGRY,
+            confidence: 0.0,
+            scores: [0.0; EMOTION_COUNT],
+            face_bounds: emotion_rect::default(),
+            face_detected: true,
+            emotion_changed: false,
+            previous_emotion: emotion_kind::EMOTION_ANGRY,
+            face_count: faces.len() as u32,
+            processing_ms: 1.0,
+            frame_id: 0,
+            dropped_frames: dropped,
+            faces: [emotion_face::EMPTY; EMOTION_MAX_FACES],
+            ended_tracks: [0; EMOTION_MAX_FACES],
+            ended_track_count: ended.len() as u32,
+        };
+        r.faces[..faces.len()].copy_from_slice(faces);
+        r.ended_tracks[..ended.len()].copy_from_slice(ended);
+        r.show_largest();
+        r
+    }
+
+    #[test]
+    fn an_unpolled_result_passes_its_events_to_the_next() {
+        use emotion_kind::*;
+        // Track 1 turned happy in the unpolled frame and stays happy; track 2 turned sad and
+        // back to neutral; track 3 ended.
+        let older = result(
+            &[face(1, EMOTION_HAPPY, Some(EMOTION_NEUTRAL)), face(2, EMOTION_SAD, Some(EMOTION_NEUTRAL))],
+            &[3],
+            2,
+        );
+        let mut newer = result(
+            &[face(1, EMOTION_HAPPY, None), face(2, EMOTION_NEUTRAL, Some(EMOTION_SAD))],
+            &[4],
+            0,
+        );
+        newer.absorb(&older);
+        assert_eq!(newer.dropped_frames, 3);
+        assert!(newer.faces[0].emotion_changed && newer.emotion_changed);
+        assert_eq!(newer.previous_emotion, EMOTION_NEUTRAL);
+        assert!(!newer.faces[1].emotion_changed, "changed and changed back");
+        assert_eq!((newer.ended_track_count, &newer.ended_tracks[..2]), (2, &[3, 4][..]));
+    }
 }

@@ -95,9 +95,12 @@ pub async fn open(
             tokio::spawn(async move {
                 while let Some(((request, id, origin), dropped)) = worker_slot.next().await {
                     let (smoothing, all) = *worker_settings.lock();
-                    stream.smoother_mut().set_smoothing(smoothing);
+                    stream.tracker_mut().set_smoothing(smoothing);
                     let outcome = match stream.detect(request).await {
-                        Ok((d, change)) => {
+                        Ok((d, events)) => {
+                            let primary = d.faces[0].track_id;
+                            let change =
+                                events.changes.iter().find(|c| Some(c.track_id) == primary);
                             let mut d = Detection::from_core(d, all, origin);
                             d.frame_id = Some(id);
                             d.dropped_frames = dropped;

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use emotion_core::{Emotion, FaceBox};
 use serde_json::Value;
 
+pub mod scene;
+
 pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
@@ -92,4 +94,34 @@ pub fn crops() -> Vec<(String, Vec<u8>, Emotion)> {
             (file.clone(), read(faces_dir().join(&file)), expression)
         })
         .collect()
+}
+
+/// The single-face photo of this file.
+pub fn photo(file: &str) -> Photo {
+    single_face_photos()
+        .into_iter()
+        .find(|p| p.file == file)
+        .unwrap_or_else(|| panic!("{file} is not a single-face photo of faces.json"))
+}
+
+/// A photo's face with `margin` of its side around it, cut out as RGB.
+pub fn face_cut(photo: &Photo, margin: f64) -> image::RgbImage {
+    let f = &photo.face;
+    scene::face_cut(&photo.bytes, [f.x, f.y, f.width, f.height], margin)
+}
+
+/// A frame of a synthetic scene (see [`scene::compose`]), as raw RGB.
+pub fn scene(
+    width: u32,
+    height: u32,
+    placed: &[(&image::RgbImage, i64, i64)],
+) -> emotion_core::Frame {
+    let canvas = scene::compose(width, height, placed);
+    emotion_core::Frame::Pixels {
+        data: canvas.into_raw(),
+        width,
+        height,
+        stride: width as usize * 3,
+        format: emotion_core::PixelFormat::Rgb8,
+    }
 }

@@ -18,6 +18,10 @@
 // Number of emotions: the length of `emotion_detection.scores`.
 #define EMOTION_COUNT 7
 
+// The most faces one result holds: the length of `emotion_detection.faces`, and the largest
+// `emotion_config.max_faces`.
+#define EMOTION_MAX_FACES 8
+
 // What a call did. `EMOTION_OK` is 0; every other value is a failure, except `EMOTION_NOT_READY`,
 // which `emotion_poll` returns when no new result has arrived (not a failure: try again next
 // frame). After a failure, `emotion_last_error` gives its message.
@@ -132,6 +136,17 @@ typedef struct {
   uint32_t timeout_ms;
   // Margin added around a face box on each side, as a fraction of its side.
   float crop_margin;
+  // How faces are found in frames that come without a box: an `emotion_face_detector`. The
+  // default, short range, suits a camera in front of the player.
+  uint32_t face_detector;
+  // At most this many found faces are classified, the largest first; 1 to
+  // `EMOTION_MAX_FACES` (default 5).
+  uint32_t max_faces;
+  // Found faces narrower or shorter than this many pixels are ignored (default 0).
+  uint32_t min_face_size;
+  // `emotion_submit`/`emotion_poll`: a face's track ends once the face has been missing from
+  // this many results in a row (at least 1; default 15, half a second at 30 FPS).
+  uint32_t track_timeout;
 } emotion_config;
 
 // A rectangle in source-image pixels, top-left origin. As an input (a face box from the
@@ -144,23 +159,49 @@ typedef struct {
   float height;
 } emotion_rect;
 
-// The answer for one frame: the largest face's emotion.
+// One face of a frame.
 typedef struct {
-  // The dominant emotion (smoothed, for `emotion_poll`).
+  // The face region, in pixels of the frame (the whole frame when no face was given or found).
+  emotion_rect face_bounds;
+  // The dominant emotion (smoothed along its track, for `emotion_poll`).
   emotion_kind emotion;
   // Its score, in `[0, 1]`.
   float confidence;
   // All seven scores in `emotion_kind` order, summing to 1.
   float scores[EMOTION_COUNT];
-  // The face region used, in pixels of the frame (the whole frame when no box was given).
-  emotion_rect face_bounds;
-  // Whether `face_bounds` came from a face box rather than the whole frame.
-  bool face_detected;
-  // `emotion_poll` only: the smoothed emotion changed with this frame, from `previous_emotion`.
+  // The face detector's confidence in `(0, 1]` for a face it found; 0 for a box the caller
+  // gave (or the whole frame).
+  float detection_confidence;
+  // `emotion_poll` only: the face's smoothed emotion changed with this frame, from
+  // `previous_emotion`.
   bool emotion_changed;
   // The emotion before the change; equal to `emotion` when `emotion_changed` is false.
   emotion_kind previous_emotion;
-  // Faces classified in the frame.
+  // `emotion_poll` only: the face's track, the same number while the face stays in view
+  // (from 1 up, never reused by a client); 0 for blocking calls.
+  uint64_t track_id;
+} emotion_face;
+
+// The answer for one frame: every face, largest first, and the largest face's fields at the
+// top level (so that one-face callers read `emotion` and need not look further).
+typedef struct {
+  // The largest face's dominant emotion (smoothed, for `emotion_poll`).
+  emotion_kind emotion;
+  // Its score, in `[0, 1]`.
+  float confidence;
+  // All seven scores in `emotion_kind` order, summing to 1.
+  float scores[EMOTION_COUNT];
+  // The largest face's region, in pixels of the frame (the whole frame when no face was
+  // given or found).
+  emotion_rect face_bounds;
+  // Whether the faces came from a face box (given or found) rather than the whole frame.
+  bool face_detected;
+  // `emotion_poll` only: the largest face's smoothed emotion changed with this frame, from
+  // `previous_emotion`.
+  bool emotion_changed;
+  // The emotion before the change; equal to `emotion` when `emotion_changed` is false.
+  emotion_kind previous_emotion;
+  // Faces in `faces`.
   uint32_t face_count;
   // Time the engine spent on the frame, in milliseconds.
   float processing_ms;
@@ -169,6 +210,13 @@ typedef struct {
   // `emotion_poll` only: frames submitted since the previous result that were replaced by a
   // newer one before the worker reached them (latest frame wins).
   uint64_t dropped_frames;
+  // Every face, largest first; entries from `face_count` on are zeroed.
+  emotion_face faces[EMOTION_MAX_FACES];
+  // `emotion_poll` only: tracks that ended since the previous result (their face was
+  // missing for `emotion_config.track_timeout` frames); the first `EMOTION_MAX_FACES` ids.
+  uint64_t ended_tracks[EMOTION_MAX_FACES];
+  // How many tracks ended: may exceed `EMOTION_MAX_FACES`, whose ids were not all listed.
+  uint32_t ended_track_count;
 } emotion_detection;
 
 #ifdef __cplusplus

@@ -303,7 +303,9 @@ impl emotion_detection {
             *slot = *id;
         }
         self.ended_tracks = ended;
-        self.ended_track_count = self.ended_track_count.saturating_add(older.ended_track_count);
+        self.ended_track_count = self
+            .ended_track_count
+            .saturating_add(older.ended_track_count);
         self.show_largest();
     }
 }
@@ -366,7 +368,11 @@ pub extern "C" fn emotion_config_default() -> emotion_config {
 mod tests {
     use super::*;
 
-    fn face(track_id: u64, emotion: emotion_kind, changed_from: Option<emotion_kind>) -> emotion_face {
+    fn face(
+        track_id: u64,
+        emotion: emotion_kind,
+        changed_from: Option<emotion_kind>,
+    ) -> emotion_face {
         emotion_face {
             emotion,
             emotion_changed: changed_from.is_some(),
@@ -405,12 +411,18 @@ mod tests {
         // Track 1 turned happy in the unpolled frame and stays happy; track 2 turned sad and
         // back to neutral; track 3 ended.
         let older = result(
-            &[face(1, EMOTION_HAPPY, Some(EMOTION_NEUTRAL)), face(2, EMOTION_SAD, Some(EMOTION_NEUTRAL))],
+            &[
+                face(1, EMOTION_HAPPY, Some(EMOTION_NEUTRAL)),
+                face(2, EMOTION_SAD, Some(EMOTION_NEUTRAL)),
+            ],
             &[3],
             2,
         );
         let mut newer = result(
-            &[face(1, EMOTION_HAPPY, None), face(2, EMOTION_NEUTRAL, Some(EMOTION_SAD))],
+            &[
+                face(1, EMOTION_HAPPY, None),
+                face(2, EMOTION_NEUTRAL, Some(EMOTION_SAD)),
+            ],
             &[4],
             0,
         );
@@ -419,6 +431,9 @@ mod tests {
         assert!(newer.faces[0].emotion_changed && newer.emotion_changed);
         assert_eq!(newer.previous_emotion, EMOTION_NEUTRAL);
         assert!(!newer.faces[1].emotion_changed, "changed and changed back");
-        assert_eq!((newer.ended_track_count, &newer.ended_tracks[..2]), (2, &[3, 4][..]));
+        assert_eq!(
+            (newer.ended_track_count, &newer.ended_tracks[..2]),
+            (2, &[3, 4][..])
+        );
     }
 }

@@ -51,6 +51,8 @@ pub struct Config {
     pub face_detector: Option<DetectorRange>,
     pub max_faces: usize,
     pub min_face_size: u32,
+    /// WebSocket results a face may be missing from before its track ends.
+    pub track_timeout: u32,
     pub max_image_size: usize,
     pub max_batch_size: usize,
     pub api_keys: Vec<Secret>,
@@ -194,6 +196,13 @@ impl Config {
                 0,
                 "a whole number of pixels",
                 |v| v.parse().ok(),
+            )?,
+            track_timeout: parse(
+                &get,
+                "TRACK_TIMEOUT",
+                emotion_core::Tracker::DEFAULT_TIMEOUT,
+                "a whole number of frames from 1",
+                |v| v.parse().ok().filter(|&n: &u32| n >= 1),
             )?,
             max_image_size: parse(
                 &get,
@@ -356,6 +365,7 @@ mod tests {
         assert!(!c.trust_proxy);
         assert!(c.enable_metrics);
         assert_eq!(c.log_format, LogFormat::Pretty);
+        assert_eq!(c.track_timeout, 15);
     }
 
     #[test]
@@ -390,6 +400,7 @@ mod tests {
             ("TRUST_PROXY", "maybe", "true or false"),
             ("CORS_ORIGINS", "example.com", "comma list of origins"),
             ("LOG_FORMAT", "xml", "pretty or json"),
+            ("TRACK_TIMEOUT", "0", "frames from 1"),
         ] {
             let err = config(&[(var, value)]).unwrap_err();
             assert_eq!(err.var, var);

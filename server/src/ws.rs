@@ -309,6 +309,7 @@ async fn work(
     out: mpsc::Sender<Message>,
 ) {
     let mut stream = state.engine.stream();
+    stream.tracker_mut().set_timeout(state.config.track_timeout);
     let interval = Duration::from_secs_f64(1.0 / f64::from(state.config.ws_max_fps.get()));
     let tolerance = interval * (PACE_BURST - 1);
     // GCRA: `due` is when the stream would be back on pace; it may be `tolerance` ahead of it.

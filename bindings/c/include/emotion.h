@@ -113,6 +113,29 @@ typedef uint32_t emotion_pixel_format;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// How a client finds the faces of frames that come without a face box. Set in
+// `emotion_config.face_detector` as a `uint32_t`; any other value gives
+// `EMOTION_INVALID_ARGUMENT`.
+enum emotion_face_detector
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // No detector: a frame without a box is classified whole, as one face crop.
+  EMOTION_FACE_DETECTOR_OFF = 0,
+  // BlazeFace short range: faces within about 2 m of the camera, ~5 ms a frame.
+  EMOTION_FACE_DETECTOR_SHORT = 1,
+  // BlazeFace full range: faces at any distance, ~17 ms a frame.
+  EMOTION_FACE_DETECTOR_FULL = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum emotion_face_detector emotion_face_detector;
+#else
+typedef uint32_t emotion_face_detector;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // A client of the engine. Opaque; made by an `emotion_client_new_*` function, released by
 // `emotion_client_free`.
 //

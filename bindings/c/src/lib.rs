@@ -19,8 +19,8 @@ use std::ffi::c_char;
 pub use client::emotion_client;
 pub use error::{FfiError, emotion_result};
 pub use types::{
-    EMOTION_COUNT, emotion_config, emotion_detection, emotion_kind, emotion_pixel_format,
-    emotion_rect,
+    EMOTION_COUNT, EMOTION_MAX_FACES, emotion_config, emotion_detection, emotion_face,
+    emotion_face_detector, emotion_kind, emotion_pixel_format, emotion_rect,
 };
 
 use error::FfiError as E;

@@ -97,7 +97,8 @@ pub fn face_detector(value: u32) -> Result<Option<DetectorRange>, FfiError> {
         v if v == EMOTION_FACE_DETECTOR_FULL as u32 => Some(DetectorRange::Full),
         other => {
             return Err(FfiError::InvalidArgument(format!(
-                "unknown face detector {other}: use one of EMOTION_FACE_DETECTOR_*"
+                "face_detector must be one of EMOTION_FACE_DETECTOR_* (0 off, 1 short, 2 full), \
+                 got {other}"
             )));
         }
     })

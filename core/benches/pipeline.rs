@@ -1,5 +1,6 @@
 //! Criterion benches of each step of a frame's path, on real face photos:
-//! decode, preprocess, inference of one face and of 8, and `Engine::detect` end to end.
+//! decode, preprocess, inference of one face and of 8, `Engine::detect` end to end, the face
+//! detector, and the face tracker.
 
 // A bench that cannot set up its fixtures should stop loudly.
 #![allow(clippy::unwrap_used)]
@@ -14,7 +15,8 @@ use emotion_core::face::CropRegion;
 use emotion_core::frame::Channels;
 use emotion_core::preprocess::gray_face;
 use emotion_core::{
-    DetectRequest, Engine, FaceBox, Frame, Limits, LocalModel, PixelBox, PixelFormat,
+    DetectRequest, Engine, FaceBox, FaceResult, Frame, Limits, LocalModel, PixelBox, PixelFormat,
+    Scores, Tracker,
 };
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -179,6 +181,34 @@ fn benches(c: &mut Criterion) {
             b.iter(|| black_box(detector.detect(&camera_image).unwrap()))
         });
     }
+
+    // The tracker's share of a stream frame: five faces, each moved 4 px since the last one.
+    let scores = Scores::from_weights([1.0, 0.0, 0.0, 5.0, 1.0, 0.0, 2.0]).unwrap();
+    let faces = |step: u32| -> Vec<FaceResult> {
+        (0..5)
+            .map(|i| {
+                let bounds = PixelBox {
+                    x: 10 + 120 * i + 4 * (step % 10),
+                    y: 100,
+                    width: 100,
+                    height: 110,
+                };
+                FaceResult::new(bounds, scores, false)
+            })
+            .collect()
+    };
+    let mut tracker = Tracker::new(0.5);
+    let mut step = 0;
+    c.bench_function("track/5_faces", |b| {
+        b.iter_batched(
+            || {
+                step += 1;
+                faces(step)
+            },
+            |mut frame| black_box(tracker.update(&mut frame)),
+            BatchSize::SmallInput,
+        )
+    });
 }
 
 criterion_group! {

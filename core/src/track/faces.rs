@@ -51,6 +51,7 @@ pub struct Tracker {
     /// Scratch space for the candidate pairs, kept so that a frame allocates nothing here.
     pairs: Vec<(f32, usize, usize)>,
     matched: Vec<Option<usize>>,
+    seen: Vec<bool>,
 }
 
 impl Default for Tracker {
@@ -73,6 +74,7 @@ impl Tracker {
             timeout: Tracker::DEFAULT_TIMEOUT,
             pairs: Vec::new(),
             matched: Vec::new(),
+            seen: Vec::new(),
         }
     }
 
@@ -113,10 +115,11 @@ impl Tracker {
         self.pairs.sort_unstable_by(|a, b| b.0.total_cmp(&a.0));
         self.matched.clear();
         self.matched.resize(faces.len(), None);
-        let mut track_taken = vec![false; self.tracks.len()];
+        self.seen.clear();
+        self.seen.resize(self.tracks.len(), false);
         for &(_, t, f) in &self.pairs {
-            if !track_taken[t] && self.matched[f].is_none() {
-                track_taken[t] = true;
+            if !self.seen[t] && self.matched[f].is_none() {
+                self.seen[t] = true;
                 self.matched[f] = Some(t);
             }
         }
@@ -133,7 +136,7 @@ impl Tracker {
                         missed: 0,
                     });
                     self.next_id += 1;
-                    track_taken.push(true);
+                    self.seen.push(true);
                     self.tracks.len() - 1
                 }
             };
@@ -156,9 +159,9 @@ impl Tracker {
         }
 
         let timeout = self.timeout;
-        let mut taken = track_taken.into_iter();
+        let mut seen = self.seen.iter();
         self.tracks.retain_mut(|track| {
-            if taken.next().unwrap_or(true) {
+            if seen.next().copied().unwrap_or(true) {
                 return true;
             }
             track.missed += 1;

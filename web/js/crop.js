@@ -4,6 +4,17 @@ const QUALITY = 0.85;
 const MARGIN = 0.1;
 
 /**
+ * The face's box inside every crop, relative to the crop: the server then runs no face detector
+ * of its own on it, and its crop around this box (with its own 10% margin) is the whole crop.
+ */
+export const CROP_FACE_BOUNDS = Object.freeze({
+  x: MARGIN / (1 + 2 * MARGIN),
+  y: MARGIN / (1 + 2 * MARGIN),
+  width: 1 / (1 + 2 * MARGIN),
+  height: 1 / (1 + 2 * MARGIN),
+});
+
+/**
  * Draws the crop of `source` (a video, VideoFrame, image or canvas of `width` x `height` pixels)
  * around `box` (relative: x, y top-left, width, height) onto the `size` x `size` canvas of `ctx`.
  * Past the frame's edge the edge pixels repeat, as in the server's own crop.

@@ -2,9 +2,10 @@
 //
 // The page runs MediaPipe, which holds its thread for tens of milliseconds a detection on slow
 // machines; here the camera's frames (a transferred MediaStreamTrackProcessor stream) are cropped
-// around the last face box, encoded and sent, and results are read the moment they arrive.
+// around the last face box, encoded and sent with the face's box inside the crop (so the server
+// need not look for the face again), and results are read the moment they arrive.
 // One frame is in flight at a time: the next goes after its result or error, or after a timeout.
-import { WorkerCropEncoder } from "./crop.js";
+import { CROP_FACE_BOUNDS, WorkerCropEncoder } from "./crop.js";
 import { EmotionSocket } from "./socket.js";
 
 const RESULT_TIMEOUT_MS = 1000;
@@ -99,7 +100,7 @@ async function trySend() {
   if (!image || inFlight || !socket.isOpen) return;
   const id = nextFrameId++;
   const sent = performance.now();
-  if (socket.send({ type: "frame", data: { image, frame_id: id } })) {
+  if (socket.send({ type: "frame", data: { image, face_bounds: CROP_FACE_BOUNDS, frame_id: id } })) {
     inFlight = { id, sentAt: sent };
     sentAt.set(id, sent);
     if (sentAt.size > 64) sentAt.delete(sentAt.keys().next().value);

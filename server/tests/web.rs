@@ -1,6 +1,8 @@
 //! The web app end to end: the real server on loopback serves the page, and Debian's headless
 //! Chromium (driven by `tests/e2e/webcam.mjs` with playwright-core) opens it with a fake camera
-//! that plays a video made here from a committed face photo.
+//! that plays a video made here from a committed face photo. It also uploads a single-face photo
+//! and a group photo (every face must be shown), and the photo again to a second server without
+//! a face detector, where the page must send the face that MediaPipe found.
 //!
 //! Ignored by a plain `cargo test`, as it needs Chromium and the npm packages;
 //! `./tests/run-all.sh` installs them and runs it with `--ignored`.
@@ -126,10 +128,18 @@ async fn the_page_streams_a_webcam_face_and_uploads_a_photo() {
     let no_face_video = out.join("no_face.y4m");
     y4m_from_image(&body, &no_face_video);
 
+    let group = repo.join("tests/fixtures/faces/group_of_four.jpg");
+
     let server = TestServer::with_env(&[("RATE_LIMIT_REQUESTS", "100000")]).await;
+    let no_detector = TestServer::with_env(&[
+        ("RATE_LIMIT_REQUESTS", "100000"),
+        ("FACE_DETECTOR", "off"),
+    ])
+    .await;
     let url = server.url("/");
-    let [video_arg, photo_arg, out_arg, no_face_arg] =
-        [&video, &photo, &out, &no_face_video].map(|p| p.display().to_string());
+    let no_detector_url = no_detector.url("/");
+    let [video_arg, photo_arg, out_arg, no_face_arg, group_arg] =
+        [&video, &photo, &out, &no_face_video, &group].map(|p| p.display().to_string());
     let script = repo.join("tests/e2e/webcam.mjs");
     let run = tokio::task::spawn_blocking(move || {
         Command::new("node")
@@ -141,6 +151,9 @@ async fn the_page_streams_a_webcam_face_and_uploads_a_photo() {
                 "happy",
                 &out_arg,
                 &no_face_arg,
+                &group_arg,
+                "4",
+                no_detector_url.as_str(),
             ])
             .output()
             .expect("node runs")
@@ -158,4 +171,5 @@ async fn the_page_streams_a_webcam_face_and_uploads_a_photo() {
         output.status
     );
     server.shutdown().await.expect("clean shutdown");
+    no_detector.shutdown().await.expect("clean shutdown");
 }

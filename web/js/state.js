@@ -12,7 +12,8 @@ export const state = {
   droppedFrames: 0,
   socketState: "connecting",
   timelinePoints: 0,
-  uploadResult: null,
+  uploadResult: null, // the server's answer to the last upload; null while one is in work
+  uploadBoxes: [], // the face boxes drawn on the uploaded photo (its pixels), with their emotion
 };
 
 window.__emotion = state;

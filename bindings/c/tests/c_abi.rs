@@ -4,6 +4,8 @@
 //! valgrind (no leak, no invalid access).
 
 mod common;
+#[path = "../../../core/tests/support/scene.rs"]
+mod scene;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -18,6 +20,17 @@ use serde_json::json;
 
 const SERVER_KEY: &str = "c-test-key";
 const PHOTO: &str = "astronaut.jpg";
+const GROUP: &str = "group_of_four.jpg";
+
+/// The moving scene: frames of this size, faces of this side, for a client with this track
+/// timeout.
+const SCENE: (u32, u32) = (640, 480);
+const SIDE: u32 = 150;
+const TRACK_TIMEOUT: u32 = 4;
+/// Frames 0..12 show both faces; in `AWAY` the neutral face is gone (one frame longer than the
+/// timeout, so that an end reported twice would show); then it is back until `FRAMES`.
+const AWAY: std::ops::Range<i64> = 12..12 + TRACK_TIMEOUT as i64 + 1;
+const FRAMES: i64 = AWAY.end + 3;
 
 #[derive(Clone, Copy, Debug)]
 enum Language {
@@ -117,7 +130,65 @@ async fn server() -> SocketAddr {
     addr
 }
 
-/// The test program's arguments: the photo's pixels and box, the photo, the peers.
+/// Where each face of the moving scene is in frame `i`: the happy face walking right, the
+/// neutral one walking left, away for `AWAY`, then back where it left.
+fn scene_places(i: i64) -> ((i64, i64), Option<(i64, i64)>) {
+    let happy = (20 + 8 * i, 100);
+    let neutral = (!AWAY.contains(&i)).then(|| (460 - 8 * i.min(AWAY.start - 1), 140));
+    (happy, neutral)
+}
+
+/// The several-faces inputs of the test program, written to `dir`: the group photo as raw
+/// RGBA with its known boxes, and the moving scene's frames as raw RGBA one after another (a
+/// synthetic scene from the shared helper: two real faces on grey, as core/tests/tracks.rs
+/// and the WebSocket test make them). Returns the path of the list that names them.
+fn faces_inputs(dir: &Path) -> PathBuf {
+    use std::fmt::Write as _;
+    let (group, width, height) = common::rgba_fixture(dir, GROUP);
+    let faces = common::repo().join("tests/fixtures/faces");
+    let mut list = format!(
+        "group {} {width} {height} {}\n",
+        group.display(),
+        faces.join(GROUP).display()
+    );
+    for [x, y, w, h] in common::face_boxes(GROUP) {
+        writeln!(list, "face {x} {y} {w} {h}").expect("write to a string");
+    }
+
+    let tile = |photo: &str, margin: f64| {
+        let bytes = std::fs::read(faces.join(photo)).expect("a committed photo");
+        let face = common::face_box(photo).map(f64::from);
+        scene::scaled(&scene::face_cut(&bytes, face, margin), SIDE, SIDE)
+    };
+    let happy = tile(PHOTO, 0.3);
+    let neutral = tile("grace_hopper.webp", 0.1);
+    let scene_path = dir.join("scene.rgba");
+    let mut pixels = Vec::new();
+    writeln!(
+        list,
+        "scene {} {} {} {FRAMES} {SIDE} {TRACK_TIMEOUT}",
+        scene_path.display(),
+        SCENE.0,
+        SCENE.1
+    )
+    .expect("write to a string");
+    for i in 0..FRAMES {
+        let ((hx, hy), neutral_at) = scene_places(i);
+        let mut placed = vec![(&happy, hx, hy)];
+        placed.extend(neutral_at.map(|(x, y)| (&neutral, x, y)));
+        let frame = scene::compose(SCENE.0, SCENE.1, &placed);
+        pixels.extend_from_slice(image::DynamicImage::ImageRgb8(frame).to_rgba8().as_raw());
+        let (nx, ny) = neutral_at.unwrap_or((-1, -1));
+        writeln!(list, "frame {i} {hx} {hy} {nx} {ny}").expect("write to a string");
+    }
+    std::fs::write(&scene_path, pixels).expect("write the scene's frames");
+    let path = dir.join("faces.txt");
+    std::fs::write(&path, list).expect("write the list of inputs");
+    path
+}
+
+/// The test program's arguments: the photo's pixels and box, the photo, the peers, the
+/// several-faces inputs.
 async fn arguments(dir: &Path) -> Vec<String> {
     let (pixels, width, height) = common::rgba_fixture(dir, PHOTO);
     let [x, y, w, h] = common::face_box(PHOTO);
@@ -131,6 +202,7 @@ async fn arguments(dir: &Path) -> Vec<String> {
         format!("http://{server}"),
         SERVER_KEY.to_owned(),
         format!("http://{hf}"),
+        faces_inputs(dir).display().to_string(),
     ]);
     args
 }

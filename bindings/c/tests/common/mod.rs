@@ -63,6 +63,12 @@ pub fn rgba_fixture(dir: &Path, photo: &str) -> (PathBuf, u32, u32) {
 
 /// The first face box of a committed photo, from `faces.json`: x, y, width, height.
 pub fn face_box(photo: &str) -> [u32; 4] {
+    face_boxes(photo)[0]
+}
+
+/// Every face box of a committed photo, from `faces.json`, in its order there: x, y, width,
+/// height.
+pub fn face_boxes(photo: &str) -> Vec<[u32; 4]> {
     let text = std::fs::read_to_string(repo().join("tests/fixtures/faces/faces.json"))
         .expect("faces.json is committed");
     let index: serde_json::Value = serde_json::from_str(&text).expect("faces.json is JSON");
@@ -72,13 +78,19 @@ pub fn face_box(photo: &str) -> [u32; 4] {
         .iter()
         .find(|p| p["file"] == photo)
         .unwrap_or_else(|| panic!("{photo} is not in faces.json"));
-    let face = &entry["faces"][0];
-    ["x", "y", "width", "height"].map(|k| {
-        face[k]
-            .as_u64()
-            .and_then(|v| u32::try_from(v).ok())
-            .expect("a face box holds pixel counts")
-    })
+    entry["faces"]
+        .as_array()
+        .expect("a photo lists its faces")
+        .iter()
+        .map(|face| {
+            ["x", "y", "width", "height"].map(|k| {
+                face[k]
+                    .as_u64()
+                    .and_then(|v| u32::try_from(v).ok())
+                    .expect("a face box holds pixel counts")
+            })
+        })
+        .collect()
 }
 
 /// Fails the test with the package to install when a tool is missing (the README's test

@@ -56,6 +56,17 @@ namespace FacialEmotion
         Gray = 4,
     }
 
+    /// <summary>Mirrors <c>emotion_face_detector</c>: how faces are found in frames that come without a box.</summary>
+    public enum EmotionFaceDetector : uint
+    {
+        /// <summary>No detector: a frame without a box is classified whole, as one face crop.</summary>
+        Off = 0,
+        /// <summary>BlazeFace short range: faces within about 2 m of the camera, ~5 ms a frame (the default).</summary>
+        Short = 1,
+        /// <summary>BlazeFace full range: faces at any distance, ~17 ms a frame.</summary>
+        Full = 2,
+    }
+
     /// <summary>Mirrors <c>emotion_config</c>. Start from <see cref="Default"/> and change what you need.</summary>
     [StructLayout(LayoutKind.Sequential)]
     public struct EmotionConfig
@@ -72,6 +83,14 @@ namespace FacialEmotion
         public uint TimeoutMs;
         /// <summary>Margin added around a face box on each side, as a fraction of its side.</summary>
         public float CropMargin;
+        /// <summary>How faces are found in frames that come without a box (default <see cref="EmotionFaceDetector.Short"/>).</summary>
+        public EmotionFaceDetector FaceDetector;
+        /// <summary>At most this many found faces are classified, the largest first; 1 to <see cref="EmotionFaces.Count"/> (default 5).</summary>
+        public uint MaxFaces;
+        /// <summary>Found faces narrower or shorter than this many pixels are ignored (default 0).</summary>
+        public uint MinFaceSize;
+        /// <summary>Submit/poll: a face's track ends once the face has been missing from this many results in a row (default 15).</summary>
+        public uint TrackTimeout;
 
         /// <summary>The library's defaults (<c>emotion_config_default</c>).</summary>
         public static EmotionConfig Default
@@ -156,25 +175,120 @@ namespace FacialEmotion
         }
     }
 
-    /// <summary>Mirrors <c>emotion_detection</c>: the answer for one frame (the largest face's emotion).</summary>
+    /// <summary>Mirrors <c>emotion_face</c>: one face of a frame.</summary>
     [StructLayout(LayoutKind.Sequential)]
-    public struct EmotionResult
+    public struct EmotionFace
     {
-        /// <summary>The dominant emotion (smoothed, for <see cref="EmotionDetector.TryPoll"/>).</summary>
+        /// <summary>The face region, in pixels of the frame (the whole frame when no face was given or found).</summary>
+        public EmotionRect FaceBounds;
+        /// <summary>The dominant emotion (smoothed along its track, for <see cref="EmotionDetector.TryPoll"/>).</summary>
         public EmotionKind Emotion;
         /// <summary>Its score, in [0, 1].</summary>
         public float Confidence;
         /// <summary>All seven scores, summing to 1.</summary>
         public EmotionScores Scores;
-        /// <summary>The face region used, in pixels of the frame (the whole frame when no box was given).</summary>
-        public EmotionRect FaceBounds;
-        /// <summary>Whether <see cref="FaceBounds"/> came from a face box rather than the whole frame.</summary>
-        [MarshalAs(UnmanagedType.U1)] public bool FaceDetected;
-        /// <summary>TryPoll only: the smoothed emotion changed with this frame, from <see cref="PreviousEmotion"/>.</summary>
+        /// <summary>The face detector's confidence in (0, 1] for a face it found; 0 for a box the caller gave (or the whole frame).</summary>
+        public float DetectionConfidence;
+        /// <summary>TryPoll only: this face's smoothed emotion changed with this frame, from <see cref="PreviousEmotion"/>.</summary>
         [MarshalAs(UnmanagedType.U1)] public bool EmotionChanged;
         /// <summary>The emotion before the change; equal to <see cref="Emotion"/> when <see cref="EmotionChanged"/> is false.</summary>
         public EmotionKind PreviousEmotion;
-        /// <summary>Faces classified in the frame.</summary>
+        /// <summary>TryPoll only: the face's track, the same number while the face stays in view (from 1 up, never reused by a
+        /// client); 0 for blocking calls.</summary>
+        public ulong TrackId;
+
+        public override string ToString()
+        {
+            return string.Format("track {0}: {1} {2:0.000} face {3}", TrackId, EmotionDetector.Label(Emotion), Confidence, FaceBounds);
+        }
+    }
+
+    /// <summary>
+    /// Mirrors <c>emotion_face faces[EMOTION_MAX_FACES]</c> as eight fields (C# has no fixed arrays of
+    /// structs), so that <see cref="EmotionResult"/> stays free of managed arrays: read it with the indexer,
+    /// <c>result.Faces[i]</c> for i below <see cref="EmotionResult.FaceCount"/>.
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct EmotionFaces
+    {
+        public EmotionFace Face0, Face1, Face2, Face3, Face4, Face5, Face6, Face7;
+
+        /// <summary>The most faces one result holds (<c>EMOTION_MAX_FACES</c>).</summary>
+        public const int Count = 8;
+
+        /// <summary>The face at <paramref name="index"/>, 0 to 7, largest first; entries from <see cref="EmotionResult.FaceCount"/> on are zeroed.</summary>
+        public EmotionFace this[int index]
+        {
+            get
+            {
+                switch (index)
+                {
+                    case 0: return Face0;
+                    case 1: return Face1;
+                    case 2: return Face2;
+                    case 3: return Face3;
+                    case 4: return Face4;
+                    case 5: return Face5;
+                    case 6: return Face6;
+                    case 7: return Face7;
+                    default: throw new ArgumentOutOfRangeException("index", index, "a face index is 0 to 7");
+                }
+            }
+        }
+    }
+
+    /// <summary>Mirrors <c>uint64_t ended_tracks[EMOTION_MAX_FACES]</c> as eight fields; read it with the indexer.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct EmotionTrackIds
+    {
+        public ulong Id0, Id1, Id2, Id3, Id4, Id5, Id6, Id7;
+
+        /// <summary>The most ids listed (<c>EMOTION_MAX_FACES</c>).</summary>
+        public const int Count = 8;
+
+        /// <summary>The id at <paramref name="index"/>, 0 to 7.</summary>
+        public ulong this[int index]
+        {
+            get
+            {
+                switch (index)
+                {
+                    case 0: return Id0;
+                    case 1: return Id1;
+                    case 2: return Id2;
+                    case 3: return Id3;
+                    case 4: return Id4;
+                    case 5: return Id5;
+                    case 6: return Id6;
+                    case 7: return Id7;
+                    default: throw new ArgumentOutOfRangeException("index", index, "an id index is 0 to 7");
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Mirrors <c>emotion_detection</c>: the answer for one frame. Every face is in <see cref="Faces"/>, largest
+    /// first; the top-level fields repeat the largest face's, so that one-face callers need not look further.
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct EmotionResult
+    {
+        /// <summary>The largest face's dominant emotion (smoothed, for <see cref="EmotionDetector.TryPoll"/>).</summary>
+        public EmotionKind Emotion;
+        /// <summary>Its score, in [0, 1].</summary>
+        public float Confidence;
+        /// <summary>All seven scores, summing to 1.</summary>
+        public EmotionScores Scores;
+        /// <summary>The largest face's region, in pixels of the frame (the whole frame when no face was given or found).</summary>
+        public EmotionRect FaceBounds;
+        /// <summary>Whether the faces came from a face box (given or found) rather than the whole frame.</summary>
+        [MarshalAs(UnmanagedType.U1)] public bool FaceDetected;
+        /// <summary>TryPoll only: the largest face's smoothed emotion changed with this frame, from <see cref="PreviousEmotion"/>.</summary>
+        [MarshalAs(UnmanagedType.U1)] public bool EmotionChanged;
+        /// <summary>The emotion before the change; equal to <see cref="Emotion"/> when <see cref="EmotionChanged"/> is false.</summary>
+        public EmotionKind PreviousEmotion;
+        /// <summary>Faces in <see cref="Faces"/>.</summary>
         public uint FaceCount;
         /// <summary>Time the engine spent on the frame, in milliseconds.</summary>
         public float ProcessingMs;
@@ -182,10 +296,18 @@ namespace FacialEmotion
         public ulong FrameId;
         /// <summary>TryPoll only: frames submitted since the previous result that a newer frame replaced (latest frame wins).</summary>
         public ulong DroppedFrames;
+        /// <summary>Every face, largest first: <c>Faces[i]</c> for i below <see cref="FaceCount"/>.</summary>
+        public EmotionFaces Faces;
+        /// <summary>TryPoll only: tracks that ended since the previous result (their face was missing for
+        /// <see cref="EmotionConfig.TrackTimeout"/> results); the first <see cref="EmotionTrackIds.Count"/> ids.</summary>
+        public EmotionTrackIds EndedTracks;
+        /// <summary>How many tracks ended: may exceed <see cref="EmotionTrackIds.Count"/>, whose ids were not all listed.</summary>
+        public uint EndedTrackCount;
 
         public override string ToString()
         {
-            return string.Format("{0} {1:0.000} face {2} ({3} ms)", EmotionDetector.Label(Emotion), Confidence, FaceBounds, ProcessingMs);
+            return string.Format("{0} {1:0.000} face {2} of {3} ({4} ms)", EmotionDetector.Label(Emotion), Confidence, FaceBounds,
+                FaceCount, ProcessingMs);
         }
     }
 

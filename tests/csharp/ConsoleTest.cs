@@ -3,7 +3,10 @@
 // Arguments, as key=value: layout (the output of tests/csharp/layout.c), jpeg (astronaut.jpg),
 // rgba, width, height (its raw RGBA pixels, top row first), face (its face box x,y,w,h),
 // version (the crate's), config (the Rust defaults: workers,cache_entries,cache_ttl_ms,
-// smoothing,timeout_ms,crop_margin). Prints each check; exits 0 only if all passed.
+// smoothing,timeout_ms,crop_margin,face_detector,max_faces,min_face_size,track_timeout),
+// group_jpeg, group_rgba, group_width, group_height (group_of_four.jpg and its raw RGBA pixels),
+// group_faces (its known face boxes, x,y,w,h;x,y,w,h;...). Prints each check; exits 0 only if
+// all passed.
 
 using System;
 using System.Collections.Generic;
@@ -40,6 +43,7 @@ static class ConsoleTest
         Section("layouts and constants against the C compiler", Layouts);
         Section("version, labels, default config", Statics);
         Section("blocking detection", Blocking);
+        Section("several faces, blocking and tracked", SeveralFaces);
         Section("submit and poll at 60 Hz", SubmitPoll);
         Section("errors", Errors);
         Section("remote clients", Remote);
@@ -97,7 +101,34 @@ static class ConsoleTest
 
         CompareStruct(c, "emotion_config", typeof(EmotionConfig));
         CompareStruct(c, "emotion_rect", typeof(EmotionRect));
+        CompareStruct(c, "emotion_face", typeof(EmotionFace));
         CompareStruct(c, "emotion_detection", typeof(EmotionResult));
+        Check(c["emotion_face.scores.size"] == Marshal.SizeOf(typeof(EmotionScores)), "emotion_face.scores is an EmotionScores");
+
+        // faces[EMOTION_MAX_FACES] and ended_tracks[EMOTION_MAX_FACES] as eight fields each, in order.
+        FieldInfo[] faceFields = typeof(EmotionFaces).GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic);
+        Check(c["EMOTION_MAX_FACES"] == EmotionFaces.Count && EmotionFaces.Count == EmotionTrackIds.Count
+            && faceFields.Length == c["EMOTION_MAX_FACES"]
+            && c["emotion_detection.faces.size"] == c["EMOTION_MAX_FACES"] * c["emotion_face"]
+            && c["emotion_detection.faces.size"] == Marshal.SizeOf(typeof(EmotionFaces)),
+            "EmotionFaces holds EMOTION_MAX_FACES emotion_face", c["emotion_detection.faces.size"] + " bytes");
+        for (int i = 0; i < EmotionFaces.Count; i++)
+        {
+            long offset = Marshal.OffsetOf(typeof(EmotionFaces), "Face" + i).ToInt64();
+            if (offset != c["emotion_face"] * i || faceFields[i].FieldType != typeof(EmotionFace))
+                Check(false, "EmotionFaces.Face" + i + " is faces[" + i + "]", offset);
+        }
+        FieldInfo[] idFields = typeof(EmotionTrackIds).GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic);
+        Check(idFields.Length == c["EMOTION_MAX_FACES"]
+            && c["emotion_detection.ended_tracks.size"] == c["EMOTION_MAX_FACES"] * sizeof(ulong)
+            && c["emotion_detection.ended_tracks.size"] == Marshal.SizeOf(typeof(EmotionTrackIds)),
+            "EmotionTrackIds holds EMOTION_MAX_FACES uint64_t", c["emotion_detection.ended_tracks.size"] + " bytes");
+        for (int i = 0; i < EmotionTrackIds.Count; i++)
+        {
+            long offset = Marshal.OffsetOf(typeof(EmotionTrackIds), "Id" + i).ToInt64();
+            if (offset != sizeof(ulong) * i || idFields[i].FieldType != typeof(ulong))
+                Check(false, "EmotionTrackIds.Id" + i + " is ended_tracks[" + i + "]", offset);
+        }
         Check(c["emotion_detection.scores.size"] == Marshal.SizeOf(typeof(EmotionScores))
             && typeof(EmotionScores).GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic).Length == c["EMOTION_COUNT"]
             && EmotionScores.Count == c["EMOTION_COUNT"], "EmotionScores holds EMOTION_COUNT floats");
@@ -111,12 +142,17 @@ static class ConsoleTest
         // The scalar types the declarations assume: uint for the enums, 1-byte bool, UIntPtr for size_t.
         Check(c["emotion_result"] == sizeof(uint) && Enum.GetUnderlyingType(typeof(EmotionCode)) == typeof(uint), "emotion_result is a uint");
         Check(c["emotion_kind"] == sizeof(uint) && Enum.GetUnderlyingType(typeof(EmotionKind)) == typeof(uint), "emotion_kind is a uint");
+        Check(c["emotion_pixel_format"] == sizeof(uint) && Enum.GetUnderlyingType(typeof(EmotionPixelFormat)) == typeof(uint),
+            "emotion_pixel_format is a uint");
+        Check(c["emotion_face_detector"] == sizeof(uint) && Enum.GetUnderlyingType(typeof(EmotionFaceDetector)) == typeof(uint)
+            && c["emotion_config.face_detector.size"] == sizeof(uint), "emotion_face_detector (and emotion_config.face_detector) is a uint");
         Check(c["bool"] == 1, "bool is 1 byte (marshalled as U1)");
         Check(c["size_t"] == UIntPtr.Size && c["pointer"] == IntPtr.Size, "size_t and pointers are UIntPtr/IntPtr sized");
 
-        CompareEnum(c, typeof(EmotionCode), "EMOTION_");
-        CompareEnum(c, typeof(EmotionKind), "EMOTION_");
-        CompareEnum(c, typeof(EmotionPixelFormat), "EMOTION_PIXEL_FORMAT_");
+        CompareEnum(c, typeof(EmotionCode), "emotion_result", "EMOTION_");
+        CompareEnum(c, typeof(EmotionKind), "emotion_kind", "EMOTION_");
+        CompareEnum(c, typeof(EmotionPixelFormat), "emotion_pixel_format", "EMOTION_PIXEL_FORMAT_");
+        CompareEnum(c, typeof(EmotionFaceDetector), "emotion_face_detector", "EMOTION_FACE_DETECTOR_");
     }
 
     // Every C field has a C# field (snake_case → PascalCase) at the same offset with the same
@@ -162,14 +198,14 @@ static class ConsoleTest
         return Marshal.SizeOf(t);
     }
 
-    // Every member of a C# enum is the C constant of that name with the same value, and the
-    // header has no member the C# enum lacks.
-    static void CompareEnum(Dictionary<string, long> c, Type type, string prefix)
+    // Every member of a C# enum is the C enum's member of that name (layout.c's `enum:MEMBER value`
+    // lines) with the same value, and the C enum has no member the C# enum lacks.
+    static void CompareEnum(Dictionary<string, long> c, Type type, string cEnum, string prefix)
     {
         int matched = 0;
         foreach (string name in Enum.GetNames(type))
         {
-            string cName = prefix + Screaming(name);
+            string cName = cEnum + ":" + prefix + Screaming(name);
             long value = Convert.ToInt64(Enum.Parse(type, name));
             long cValue;
             bool ok = c.TryGetValue(cName, out cValue) && cValue == value;
@@ -177,21 +213,9 @@ static class ConsoleTest
         }
         int cCount = 0;
         foreach (string key in c.Keys)
-            if (key.StartsWith(prefix) && key != "EMOTION_COUNT" && (prefix != "EMOTION_" || !key.StartsWith("EMOTION_PIXEL_FORMAT_"))
-                && IsSameEnum(key, type)) cCount++;
+            if (key.StartsWith(cEnum + ":")) cCount++;
         Check(matched == Enum.GetNames(type).Length && matched == cCount,
-            string.Format("{0}: {1} members equal to the header's", type.Name, matched), "header has " + cCount);
-    }
-
-    // The header's EMOTION_* constants split between the result codes (values 0-14, named after
-    // the C# members) and the kinds; tell them apart by whether the C# enum names the constant.
-    static bool IsSameEnum(string cName, Type type)
-    {
-        if (type == typeof(EmotionPixelFormat)) return true;
-        Type other = type == typeof(EmotionCode) ? typeof(EmotionKind) : typeof(EmotionCode);
-        foreach (string name in Enum.GetNames(other))
-            if ("EMOTION_" + Screaming(name) == cName) return false;
-        return true;
+            string.Format("{0}: {1} members equal to {2}'s", type.Name, matched, cEnum), "header has " + cCount);
     }
 
     static string Pascal(string snake)
@@ -225,10 +249,13 @@ static class ConsoleTest
         Check(EmotionDetector.Label((EmotionKind)7) == null, "Label of a value that is no emotion is null");
 
         EmotionConfig d = EmotionConfig.Default;
-        string got = string.Format(CultureInfo.InvariantCulture, "{0},{1},{2},{3},{4},{5}",
-            d.Workers, d.CacheEntries, d.CacheTtlMs, d.Smoothing, d.TimeoutMs, d.CropMargin);
+        string got = string.Format(CultureInfo.InvariantCulture, "{0},{1},{2},{3},{4},{5},{6},{7},{8},{9}",
+            d.Workers, d.CacheEntries, d.CacheTtlMs, d.Smoothing, d.TimeoutMs, d.CropMargin,
+            (uint)d.FaceDetector, d.MaxFaces, d.MinFaceSize, d.TrackTimeout);
         Check(got == args["config"], "EmotionConfig.Default equals the Rust defaults", got);
         Check(d.Workers == 1 && d.Smoothing == 0.5f, "defaults: 1 worker, smoothing 0.5 (as the header says)");
+        Check(d.FaceDetector == EmotionFaceDetector.Short && d.MaxFaces == 5 && d.MinFaceSize == 0 && d.TrackTimeout == 15,
+            "defaults: short-range detector, 5 faces, no minimum size, tracks end after 15 results (as the header says)");
     }
 
     static EmotionRect FaceBox()
@@ -250,6 +277,33 @@ static class ConsoleTest
         return a.X == b.X && a.Y == b.Y && a.Width == b.Width && a.Height == b.Height;
     }
 
+    static float Iou(EmotionRect a, EmotionRect b)
+    {
+        float x0 = Math.Max(a.X, b.X), y0 = Math.Max(a.Y, b.Y);
+        float x1 = Math.Min(a.X + a.Width, b.X + b.Width), y1 = Math.Min(a.Y + a.Height, b.Y + b.Height);
+        float inter = x1 > x0 && y1 > y0 ? (x1 - x0) * (y1 - y0) : 0;
+        float union = a.Width * a.Height + b.Width * b.Height - inter;
+        return union > 0 ? inter / union : 0;
+    }
+
+    // The top-level fields are the largest face's.
+    static bool TopIsFirstFace(EmotionResult r)
+    {
+        EmotionFace f = r.Faces[0];
+        for (int i = 0; i < EmotionScores.Count; i++)
+            if (r.Scores[i] != f.Scores[i]) return false;
+        return r.FaceCount >= 1 && r.Emotion == f.Emotion && r.Confidence == f.Confidence && SameBox(r.FaceBounds, f.FaceBounds)
+            && r.EmotionChanged == f.EmotionChanged && r.PreviousEmotion == f.PreviousEmotion;
+    }
+
+    static bool IsZero(EmotionFace f)
+    {
+        for (int i = 0; i < EmotionScores.Count; i++)
+            if (f.Scores[i] != 0) return false;
+        return SameBox(f.FaceBounds, new EmotionRect(0, 0, 0, 0)) && f.Emotion == 0 && f.Confidence == 0 && f.DetectionConfidence == 0
+            && !f.EmotionChanged && f.PreviousEmotion == 0 && f.TrackId == 0;
+    }
+
     static bool SameScores(EmotionResult a, EmotionResult b)
     {
         for (int i = 0; i < EmotionScores.Count; i++)
@@ -267,6 +321,9 @@ static class ConsoleTest
         Check(r.FaceDetected && r.FaceCount == 1 && SameBox(r.FaceBounds, FaceBox()) && !r.EmotionChanged
             && r.PreviousEmotion == r.Emotion && r.FrameId == 0 && r.DroppedFrames == 0,
             what + ": face_bounds is the box, face_detected, no frame id", r.FaceBounds);
+        EmotionFace f = r.Faces[0];
+        Check(TopIsFirstFace(r) && f.DetectionConfidence == 0 && f.TrackId == 0 && IsZero(r.Faces[1]) && r.EndedTrackCount == 0,
+            what + ": Faces[0] is the box given (no detection confidence, track 0), the rest zeroed", f);
     }
 
     static void Blocking()
@@ -277,9 +334,20 @@ static class ConsoleTest
             EmotionRect face = FaceBox();
 
             CheckHappy(detector.DetectEncoded(File.ReadAllBytes(args["jpeg"]), face), "DetectEncoded(astronaut.jpg, box)");
-            EmotionResult whole = detector.DetectEncoded(File.ReadAllBytes(args["jpeg"]));
-            Check(!whole.FaceDetected && SameBox(whole.FaceBounds, new EmotionRect(0, 0, W, H)),
-                "DetectEncoded without a box uses the whole frame", whole);
+            // Without a box the default (short-range) detector finds the face.
+            EmotionResult found = detector.DetectEncoded(File.ReadAllBytes(args["jpeg"]));
+            Check(found.FaceDetected && found.FaceCount == 1 && Iou(found.FaceBounds, face) >= 0.5f && found.Emotion == EmotionKind.Happy
+                && found.Faces[0].DetectionConfidence > 0.5f && found.Faces[0].TrackId == 0 && TopIsFirstFace(found),
+                "DetectEncoded without a box: the detector finds the face (IoU >= 0.5 with the known box)",
+                found + ", IoU " + Iou(found.FaceBounds, face) + ", detection " + found.Faces[0].DetectionConfidence);
+            EmotionConfig off = EmotionConfig.Default;
+            off.FaceDetector = EmotionFaceDetector.Off;
+            using (EmotionDetector wholeFrame = EmotionDetector.Local(off))
+            {
+                EmotionResult whole = wholeFrame.DetectEncoded(File.ReadAllBytes(args["jpeg"]));
+                Check(!whole.FaceDetected && SameBox(whole.FaceBounds, new EmotionRect(0, 0, W, H)),
+                    "DetectEncoded without a box uses the whole frame (face detector off)", whole);
+            }
 
             byte[] rgba = Rgba();
             EmotionResult topDown = detector.Detect(rgba, W, H, face);
@@ -311,6 +379,106 @@ static class ConsoleTest
             Check(SameScores(topDown, detector.Detect(FlipRows(bgra, stride, H), W, H, EmotionPixelFormat.Bgra, face, true, stride)),
                 "Detect(BGRA bottom-up, stride, flipVertically) == RGBA");
         }
+    }
+
+    static EmotionRect[] GroupFaces()
+    {
+        var boxes = new List<EmotionRect>();
+        foreach (string b in args["group_faces"].Split(';'))
+        {
+            string[] v = b.Split(',');
+            boxes.Add(new EmotionRect(float.Parse(v[0]), float.Parse(v[1]), float.Parse(v[2]), float.Parse(v[3])));
+        }
+        return boxes.ToArray();
+    }
+
+    // A result for the group photo: each known face found once, largest first, the rest zeroed.
+    static void CheckGroup(EmotionResult r, string what, bool tracked)
+    {
+        EmotionRect[] known = GroupFaces();
+        var matched = new bool[known.Length];
+        bool found = r.FaceDetected && r.FaceCount == known.Length, sorted = true, confident = true, ids = true;
+        var seen = new HashSet<ulong>();
+        for (int i = 0; i < r.FaceCount && i < EmotionFaces.Count; i++)
+        {
+            EmotionFace f = r.Faces[i];
+            int best = -1;
+            float bestIou = 0;
+            for (int k = 0; k < known.Length; k++)
+                if (Iou(f.FaceBounds, known[k]) > bestIou) { bestIou = Iou(f.FaceBounds, known[k]); best = k; }
+            if (best < 0 || bestIou < 0.5f || matched[best]) found = false; else matched[best] = true;
+            confident &= f.DetectionConfidence > 0.5f && f.DetectionConfidence <= 1;
+            ids &= tracked ? f.TrackId != 0 && seen.Add(f.TrackId) : f.TrackId == 0;
+            if (i > 0)
+                sorted &= r.Faces[i - 1].FaceBounds.Width * r.Faces[i - 1].FaceBounds.Height >= f.FaceBounds.Width * f.FaceBounds.Height;
+        }
+        Check(found, what + ": " + known.Length + " faces, each over its own known box (IoU >= 0.5)", r);
+        Check(confident && sorted, what + ": detection confidence > 0.5 each, largest first");
+        Check(ids, what + (tracked ? ": each face has its own track id" : ": track ids are 0 (a blocking call)"));
+        bool rest = true;
+        for (int i = (int)r.FaceCount; i < EmotionFaces.Count; i++) rest &= IsZero(r.Faces[i]);
+        Check(TopIsFirstFace(r) && rest, what + ": the top-level fields are Faces[0]'s, the entries past FaceCount zeroed");
+    }
+
+    static void SeveralFaces()
+    {
+        EmotionConfig config = EmotionConfig.Default;
+        config.FaceDetector = EmotionFaceDetector.Full;
+        config.CacheEntries = 0;
+        config.Smoothing = 0;
+        config.TrackTimeout = 2;
+        int gw = int.Parse(args["group_width"]), gh = int.Parse(args["group_height"]);
+        byte[] group = File.ReadAllBytes(args["group_rgba"]);
+        using (EmotionDetector detector = EmotionDetector.Local(config))
+        {
+            CheckGroup(detector.DetectEncoded(File.ReadAllBytes(args["group_jpeg"])), "DetectEncoded(group_of_four.jpg)", false);
+            CheckGroup(detector.Detect(group, gw, gh), "Detect(group RGBA)", false);
+
+            // Through the worker: each face keeps its track from frame to frame; on a frame with
+            // no face every track misses, and after TrackTimeout such results all have ended.
+            var ids = new List<ulong>();
+            bool same = true;
+            for (int frame = 0; frame < 2; frame++)
+            {
+                EmotionResult r = SubmitAndWait(detector, group, gw, gh);
+                CheckGroup(r, "TryPoll(group RGBA) frame " + frame, true);
+                for (int i = 0; i < r.FaceCount; i++)
+                    if (frame == 0) ids.Add(r.Faces[i].TrackId); else same &= ids.Contains(r.Faces[i].TrackId);
+                same &= r.EndedTrackCount == 0 && r.DroppedFrames == 0;
+            }
+            Check(same && ids.Count == 4, "the four faces keep their track ids over two frames", string.Join(",", ids));
+            byte[] grey = new byte[gw * gh * 4];
+            for (int i = 0; i < grey.Length; i++) grey[i] = 128;
+            EmotionResult first = SubmitAndWait(detector, grey, gw, gh);
+            Check(!first.FaceDetected && first.EndedTrackCount == 0, "an empty frame: no face, no track ended yet", first);
+            EmotionResult second = SubmitAndWait(detector, grey, gw, gh);
+            var ended = new List<ulong>();
+            for (int i = 0; i < Math.Min((int)second.EndedTrackCount, EmotionTrackIds.Count); i++) ended.Add(second.EndedTracks[i]);
+            bool all = second.EndedTrackCount == 4;
+            foreach (ulong id in ids) all &= ended.Contains(id);
+            for (int i = ended.Count; i < EmotionTrackIds.Count; i++) all &= second.EndedTracks[i] == 0;
+            Check(all, "the second empty frame (TrackTimeout 2) ends the four tracks: EndedTracks lists their ids",
+                second.EndedTrackCount + ": " + string.Join(",", ended));
+        }
+    }
+
+    // Submits a frame and polls until its own result comes (at most 30 s).
+    static EmotionResult SubmitAndWait(EmotionDetector detector, byte[] rgba, int width, int height)
+    {
+        ulong id = detector.Submit(rgba, width, height);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        EmotionResult r;
+        while (clock.Elapsed.TotalSeconds < 30)
+        {
+            if (detector.TryPoll(out r))
+            {
+                if (r.FrameId != id) Check(false, "TryPoll gives the frame just submitted", r.FrameId + " for " + id);
+                return r;
+            }
+            Thread.Sleep(2);
+        }
+        Check(false, "a result within 30 s", "frame " + id);
+        return default(EmotionResult);
     }
 
     static byte[] FlipRows(byte[] pixels, int stride, int height)

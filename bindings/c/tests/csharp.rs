@@ -45,9 +45,23 @@ fn csharp_wrapper_matches_the_header_and_drives_the_library() {
     // The Rust defaults, to compare with what `emotion_config_default` hands to C#.
     let d = emotion::emotion_config::default();
     let config = format!(
-        "{},{},{},{},{},{}",
-        d.workers, d.cache_entries, d.cache_ttl_ms, d.smoothing, d.timeout_ms, d.crop_margin
+        "{},{},{},{},{},{},{},{},{},{}",
+        d.workers,
+        d.cache_entries,
+        d.cache_ttl_ms,
+        d.smoothing,
+        d.timeout_ms,
+        d.crop_margin,
+        d.face_detector,
+        d.max_faces,
+        d.min_face_size,
+        d.track_timeout
     );
+    let (group_rgba, group_width, group_height) = common::rgba_fixture(&dir, "group_of_four.jpg");
+    let group_faces: Vec<String> = common::face_boxes("group_of_four.jpg")
+        .iter()
+        .map(|[x, y, w, h]| format!("{x},{y},{w},{h}"))
+        .collect();
 
     // Mono resolves [DllImport("emotion")] to libemotion.so through dlopen's search path.
     let output = common::run_ok(
@@ -65,6 +79,15 @@ fn csharp_wrapper_matches_the_header_and_drives_the_library() {
             .arg(format!("face={x},{y},{w},{h}"))
             .arg(format!("version={}", env!("CARGO_PKG_VERSION")))
             .arg(format!("config={config}"))
+            .arg(format!(
+                "group_jpeg={}",
+                repo.join("tests/fixtures/faces/group_of_four.jpg")
+                    .display()
+            ))
+            .arg(format!("group_rgba={}", group_rgba.display()))
+            .arg(format!("group_width={group_width}"))
+            .arg(format!("group_height={group_height}"))
+            .arg(format!("group_faces={}", group_faces.join(";")))
             .env("LD_LIBRARY_PATH", &lib),
     );
     let stdout = String::from_utf8_lossy(&output.stdout);

@@ -1,12 +1,15 @@
-/* detect_photo.c: prints the emotion of the face in a photo, with libemotion's embedded model.
+/* detect_photo.c: prints the emotion of every face in a photo, with libemotion's embedded model.
  *
  *   cargo build --release -p emotion-ffi
  *   cc -std=c11 -I bindings/c/include examples/c/detect_photo.c \
  *      -L target/release -lemotion -Wl,-rpath,target/release -o detect_photo
+ *   ./detect_photo tests/fixtures/faces/group_of_four.jpg
  *   ./detect_photo tests/fixtures/faces/astronaut.jpg 178 66 94 102
  *
- * The four numbers (x y width height, in pixels) are the face box; without them the whole
- * photo is classified, which suits a photo that is already a face crop. */
+ * Without a box, the full-range face detector finds every face (up to EMOTION_MAX_FACES, at
+ * any distance from the camera); a photo where it finds none, such as one that is already a
+ * face crop, is classified whole. The four numbers (x y width height, in pixels) are a face box
+ * of your own instead. */
 
 #include "emotion.h"
 
@@ -23,6 +26,7 @@ static const char *why(void) {
 
 int main(int argc, char **argv) {
     emotion_client *client = NULL;
+    emotion_config config = emotion_config_default();
     emotion_detection result;
     emotion_rect box;
     const emotion_rect *bounds = NULL;
@@ -30,7 +34,7 @@ int main(int argc, char **argv) {
     unsigned char *photo;
     long size;
     FILE *file;
-    int i;
+    uint32_t i;
 
     if (argc != 2 && argc != 6) {
         fprintf(stderr, "usage: %s PHOTO [X Y WIDTH HEIGHT]\n", argv[0]);
@@ -60,7 +64,11 @@ int main(int argc, char **argv) {
         bounds = &box;
     }
 
-    code = emotion_client_new_local(NULL, &client);
+    /* The short-range default suits a player in front of a camera; a photo may show faces
+     * further away. */
+    config.face_detector = EMOTION_FACE_DETECTOR_FULL;
+    config.max_faces = EMOTION_MAX_FACES;
+    code = emotion_client_new_local(&config, &client);
     if (code != EMOTION_OK) {
         fprintf(stderr, "cannot start the engine (%u): %s\n", (unsigned)code, why());
         free(photo);
@@ -73,13 +81,29 @@ int main(int argc, char **argv) {
         emotion_client_free(client);
         return 1;
     }
+    /* The top-level fields are the largest face's. */
     printf("%s %.3f\n", emotion_label(result.emotion), (double)result.confidence);
     for (i = 0; i < EMOTION_COUNT; i++) {
-        printf("  %-8s %.3f\n", emotion_label((uint32_t)i), (double)result.scores[i]);
+        printf("  %-8s %.3f\n", emotion_label(i), (double)result.scores[i]);
     }
     printf("face %.0f,%.0f %.0fx%.0f in %.2f ms (libemotion %s)\n", (double)result.face_bounds.x,
            (double)result.face_bounds.y, (double)result.face_bounds.width,
            (double)result.face_bounds.height, (double)result.processing_ms, emotion_version());
+    /* Every face, largest first. */
+    printf("%u face%s%s\n", (unsigned)result.face_count, result.face_count == 1 ? "" : "s",
+           result.face_detected ? "" : " (none found: the whole photo)");
+    for (i = 0; i < result.face_count && i < EMOTION_MAX_FACES; i++) {
+        const emotion_face *face = &result.faces[i];
+        printf("  face %u: %s %.3f at %.0f,%.0f %.0fx%.0f", (unsigned)i + 1,
+               emotion_label(face->emotion), (double)face->confidence, (double)face->face_bounds.x,
+               (double)face->face_bounds.y, (double)face->face_bounds.width,
+               (double)face->face_bounds.height);
+        if (face->detection_confidence > 0.0f) {
+            printf(" (detector %.2f)\n", (double)face->detection_confidence);
+        } else {
+            printf("\n");
+        }
+    }
     emotion_client_free(client);
     return 0;
 }

@@ -259,6 +259,33 @@ async fn the_test_program_passes_in_c_and_cpp_against_both_libraries_and_under_v
     assert!(stdout.contains("PASS: 0 failed"), "{stdout}");
 }
 
+/// The boxes of the example's `  face N: EMOTION SCORE at X,Y WxH` lines.
+fn printed_faces(stdout: &str) -> Vec<[f64; 4]> {
+    let parse = |line: &str| -> Option<[f64; 4]> {
+        let mut words = line.split_whitespace().skip_while(|w| *w != "at").skip(1);
+        let (x, y) = words.next()?.split_once(',')?;
+        let (w, h) = words.next()?.split_once('x')?;
+        let mut values = [0.0; 4];
+        for (value, text) in values.iter_mut().zip([x, y, w, h]) {
+            *value = text.parse().ok()?;
+        }
+        Some(values)
+    };
+    stdout
+        .lines()
+        .filter(|l| l.starts_with("  face "))
+        .map(|line| parse(line).unwrap_or_else(|| panic!("a face line with a box: {line}")))
+        .collect()
+}
+
+/// Intersection over union of two `[x, y, width, height]` boxes.
+fn iou(a: [f64; 4], b: [f64; 4]) -> f64 {
+    let w = (a[0] + a[2]).min(b[0] + b[2]) - a[0].max(b[0]);
+    let h = (a[1] + a[3]).min(b[1] + b[3]) - a[1].max(b[1]);
+    let inter = w.max(0.0) * h.max(0.0);
+    inter / (a[2] * a[3] + b[2] * b[3] - inter)
+}
+
 #[test]
 fn the_example_prints_the_emotion_of_a_photo() {
     let dir = common::scratch("example");
@@ -282,6 +309,32 @@ fn the_example_prints_the_emotion_of_a_photo() {
         stdout.contains(&format!("face {x},{y} {w}x{h}")),
         "{stdout}"
     );
+    assert!(
+        stdout.contains("1 face\n  face 1: happy 0.")
+            && stdout.contains(&format!("at {x},{y} {w}x{h}\n"))
+            && !stdout.contains("(detector"),
+        "the box given is the one face, with no detector confidence: {stdout}"
+    );
+
+    // A group photo without a box: the full-range detector finds every face.
+    let group = common::repo().join("tests/fixtures/faces").join(GROUP);
+    let output = common::run_ok(Command::new(&exe).arg(&group));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let known = common::face_boxes(GROUP);
+    let printed = printed_faces(&stdout);
+    assert!(stdout.contains("\n4 faces\n"), "{stdout}");
+    assert_eq!(printed.len(), known.len(), "{stdout}");
+    for (i, found) in printed.iter().enumerate() {
+        let overlap = known
+            .iter()
+            .map(|k| iou(*found, k.map(f64::from)))
+            .fold(0.0, f64::max);
+        assert!(
+            overlap >= 0.5,
+            "face {} overlaps no known box: {stdout}",
+            i + 1
+        );
+    }
 
     let missing = Command::new(&exe)
         .arg(dir.join("missing.jpg"))

@@ -187,8 +187,12 @@ try {
   const wanted = Number(groupFaces);
   const faces = group.result?.faces ?? [];
   if (group.result?.success !== true) problems.push(`group upload failed: ${JSON.stringify(group.result)}`);
-  if (faces.length !== wanted) problems.push(`the server found ${faces.length} faces in the group photo, expected ${wanted}`);
-  if (group.boxes.length !== wanted) problems.push(`the group photo showed ${group.boxes.length} face boxes, expected ${wanted}`);
+  if (faces.length !== wanted) {
+    problems.push(`the server found ${faces.length} faces in the group photo, expected ${wanted}`);
+  }
+  if (group.boxes.length !== wanted) {
+    problems.push(`the group photo showed ${group.boxes.length} face boxes, expected ${wanted}`);
+  }
   if (!group.listShown) problems.push('the face list is hidden for the group photo');
   const listed = group.list.map((item) => item.emotion);
   if (listed.join() !== faces.map((f) => f.emotion).join()) {
@@ -199,7 +203,9 @@ try {
   }
   const areas = faces.map((f) => f.face_bounds.width * f.face_bounds.height);
   if (areas.some((a, i) => i > 0 && a > areas[i - 1])) problems.push(`the faces are not largest first: ${areas}`);
-  if (group.shown !== faces[0]?.emotion) problems.push(`the group upload showed ${group.shown}, the largest face is ${faces[0]?.emotion}`);
+  if (group.shown !== faces[0]?.emotion) {
+    problems.push(`the group upload showed ${group.shown}, the largest face is ${faces[0]?.emotion}`);
+  }
   if (!/faces found by the server/.test(group.note)) problems.push(`the group note says ${JSON.stringify(group.note)}`);
   await page.locator('#photo').screenshot({ path: `${shots}/upload-group.png` });
 
@@ -239,7 +245,9 @@ try {
     problems.push(`with no server detector the upload found no face: ${JSON.stringify(r)}`);
   }
   if (uploaded.shown !== expected) problems.push(`with no server detector the upload showed ${uploaded.shown}`);
-  if (!/Face found in your browser/.test(uploaded.note)) problems.push(`with no server detector the note says ${JSON.stringify(uploaded.note)}`);
+  if (!/Face found in your browser/.test(uploaded.note)) {
+    problems.push(`with no server detector the note says ${JSON.stringify(uploaded.note)}`);
+  }
   if (uploaded.boxes.length !== 1) problems.push(`with no server detector ${uploaded.boxes.length} boxes were drawn`);
   figures.no_detector_upload = uploaded.note;
 } catch (e) {

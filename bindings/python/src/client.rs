@@ -7,13 +7,14 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use emotion_core::classify::huggingface::{HuggingFace, HuggingFaceOptions};
+use emotion_core::detector::DetectorRange;
 use emotion_core::{DetectRequest, Engine, FaceBox, Limits, Secret};
 use futures::future::join_all;
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 use serde_json::{Value, json};
 
-use crate::errors::{Failure, Outcome};
+use crate::errors::{Class, Failure, Outcome};
 use crate::frame::{self, Job, Packing, Prepared};
 use crate::result::Detection;
 use crate::runtime;
@@ -164,7 +165,7 @@ pub fn error_from_value(status: u16, value: &Value, retry_after: Option<f64>) ->
 fn network_failure(base: &str, e: &reqwest::Error) -> Failure {
     if e.is_timeout() {
         Failure::new(
-            crate::errors::Class::Timeout,
+            Class::Timeout,
             "timeout",
             format!("no answer from {base} in time: {e}"),
         )
@@ -239,18 +240,73 @@ pub struct NativeClient {
     backend: Arc<Backend>,
 }
 
+/// How an in-process engine finds faces: `local()` and `huggingface()` take these from Python.
+#[derive(Clone, Copy, Debug)]
+struct FaceSettings {
+    detector: Option<DetectorRange>,
+    max_faces: usize,
+    min_face_size: u32,
+}
+
+fn bad_argument(message: String) -> PyErr {
+    Failure::new(Class::BadRequest, "invalid_argument", message).into()
+}
+
+impl FaceSettings {
+    /// Checks the Python arguments; a bad one raises `BadRequestError` naming it.
+    fn parse(
+        face_detector: Option<&str>,
+        max_faces: i64,
+        min_face_size: i64,
+    ) -> PyResult<FaceSettings> {
+        let detector = match face_detector.map(str::to_ascii_lowercase).as_deref() {
+            None | Some("off") => None,
+            Some("short") => Some(DetectorRange::Short),
+            Some("full") => Some(DetectorRange::Full),
+            Some(_) => {
+                return Err(bad_argument(format!(
+                    "face_detector must be \"short\", \"full\" or None, got {:?}",
+                    face_detector.unwrap_or_default()
+                )));
+            }
+        };
+        let max_faces = usize::try_from(max_faces)
+            .ok()
+            .filter(|&n| n >= 1)
+            .ok_or_else(|| {
+                bad_argument(format!(
+                    "max_faces must be a whole number from 1, got {max_faces}"
+                ))
+            })?;
+        let min_face_size = u32::try_from(min_face_size).map_err(|_| {
+            bad_argument(format!(
+                "min_face_size must be a whole number of pixels from 0, got {min_face_size}"
+            ))
+        })?;
+        Ok(FaceSettings {
+            detector,
+            max_faces,
+            min_face_size,
+        })
+    }
+}
+
 fn engine_builder(
     workers: Option<usize>,
     cache_entries: u64,
     cache_ttl: f64,
     max_image_bytes: usize,
+    faces: FaceSettings,
 ) -> emotion_core::EngineBuilder {
     let mut builder = Engine::builder()
         .cache(cache_entries, Duration::from_secs_f64(cache_ttl.max(0.0)))
         .limits(Limits {
             max_bytes: max_image_bytes,
             ..Limits::default()
-        });
+        })
+        .face_detector(faces.detector)
+        .max_faces(faces.max_faces)
+        .min_face_size(faces.min_face_size);
     if let Some(w) = workers {
         builder = builder.workers(w.max(1));
     }
@@ -300,18 +356,25 @@ fn batch_list(py: Python<'_>, results: Vec<Outcome<Detection>>) -> PyResult<Py<P
 
 #[pymethods]
 impl NativeClient {
-    /// The embedded model, in-process.
+    /// The embedded model, in-process; frames without boxes go through `face_detector`.
     #[staticmethod]
-    #[pyo3(signature = (workers=None, cache_entries=1024, cache_ttl=300.0, max_image_bytes=16 * 1024 * 1024))]
+    #[pyo3(signature = (workers=None, cache_entries=1024, cache_ttl=300.0, max_image_bytes=16 * 1024 * 1024, face_detector=Some("full"), max_faces=5, min_face_size=0))]
+    #[allow(clippy::too_many_arguments)]
     fn local(
         py: Python<'_>,
         workers: Option<usize>,
         cache_entries: u64,
         cache_ttl: f64,
         max_image_bytes: usize,
+        face_detector: Option<&str>,
+        max_faces: i64,
+        min_face_size: i64,
     ) -> PyResult<NativeClient> {
+        let faces = FaceSettings::parse(face_detector, max_faces, min_face_size)?;
         let engine = py
-            .detach(|| engine_builder(workers, cache_entries, cache_ttl, max_image_bytes).build())
+            .detach(|| {
+                engine_builder(workers, cache_entries, cache_ttl, max_image_bytes, faces).build()
+            })
             .map_err(Failure::from)?;
         Ok(NativeClient {
             backend: Arc::new(Backend::Local(engine)),
@@ -320,7 +383,7 @@ impl NativeClient {
 
     /// The Hugging Face Inference API, model then fallbacks, then (optionally) the embedded model.
     #[staticmethod]
-    #[pyo3(signature = (api_key, model, fallback_models, base_url, fallback_local=true, timeout=10.0, workers=None, cache_entries=1024, cache_ttl=300.0, max_image_bytes=16 * 1024 * 1024))]
+    #[pyo3(signature = (api_key, model, fallback_models, base_url, fallback_local=true, timeout=10.0, workers=None, cache_entries=1024, cache_ttl=300.0, max_image_bytes=16 * 1024 * 1024, face_detector=Some("full"), max_faces=5, min_face_size=0))]
     #[allow(clippy::too_many_arguments)]
     fn huggingface(
         py: Python<'_>,
@@ -334,7 +397,11 @@ impl NativeClient {
         cache_entries: u64,
         cache_ttl: f64,
         max_image_bytes: usize,
+        face_detector: Option<&str>,
+        max_faces: i64,
+        min_face_size: i64,
     ) -> PyResult<NativeClient> {
+        let faces = FaceSettings::parse(face_detector, max_faces, min_face_size)?;
         let engine = py
             .detach(|| {
                 let _guard = runtime().enter();
@@ -345,7 +412,7 @@ impl NativeClient {
                     ..HuggingFaceOptions::default()
                 })?;
                 let mut builder =
-                    engine_builder(workers, cache_entries, cache_ttl, max_image_bytes);
+                    engine_builder(workers, cache_entries, cache_ttl, max_image_bytes, faces);
                 for id in std::iter::once(&model).chain(&fallback_models) {
                     builder = builder.model(hf.model(id));
                 }
@@ -464,22 +531,41 @@ impl NativeClient {
         })
     }
 
-    /// Opens a stream (a WebSocket in server mode, the engine with its own smoothing locally).
-    #[pyo3(signature = (smoothing=0.5, return_all_scores=true))]
+    /// Opens a stream (a WebSocket in server mode, the engine with its own face tracks
+    /// locally). `track_timeout` (frames a face may be missing before its track ends) is the
+    /// in-process tracker's; a server sets its own (`TRACK_TIMEOUT`).
+    #[pyo3(signature = (smoothing=0.5, return_all_scores=true, track_timeout=None))]
     fn open_stream<'py>(
         &self,
         py: Python<'py>,
         smoothing: f32,
         return_all_scores: bool,
+        track_timeout: Option<i64>,
     ) -> PyResult<Bound<'py, PyAny>> {
         if !(0.0..=1.0).contains(&smoothing) {
             return Err(pyo3::exceptions::PyValueError::new_err(format!(
                 "smoothing must be from 0 to 1, got {smoothing}"
             )));
         }
+        let track_timeout = match track_timeout {
+            None => None,
+            Some(_) if matches!(*self.backend, Backend::Server(_)) => {
+                return Err(bad_argument(
+                    "track_timeout is set by the server (its TRACK_TIMEOUT) in server mode: \
+                     leave it None"
+                        .to_owned(),
+                ));
+            }
+            Some(t) => Some(u32::try_from(t).ok().filter(|&t| t >= 1).ok_or_else(|| {
+                bad_argument(format!(
+                    "track_timeout must be a whole number of frames from 1, got {t}"
+                ))
+            })?),
+        };
         let backend = self.backend.clone();
         pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            let stream: NativeStream = stream::open(backend, smoothing, return_all_scores).await?;
+            let stream: NativeStream =
+                stream::open(backend, smoothing, return_all_scores, track_timeout).await?;
             Ok(stream)
         })
     }

@@ -82,6 +82,11 @@ pub struct Face {
     /// In the canonical order; empty when scores were not asked for.
     pub scores: Vec<(String, f64)>,
     pub cached: bool,
+    /// The face detector's confidence, for a face it found.
+    pub detection_confidence: Option<f64>,
+    /// Streams: the face's track, and the emotion shown before this frame's change of it.
+    pub track_id: Option<u64>,
+    pub changed_from: Option<String>,
 }
 
 /// The emotion of one face of a frame.
@@ -111,7 +116,32 @@ fn face_dict<'py>(py: Python<'py>, face: &Face) -> PyResult<Bound<'py, PyDict>> 
         None => d.set_item("face_bounds", py.None())?,
     }
     d.set_item("cached", face.cached)?;
+    // Only when known, as the server's JSON has them.
+    if let Some(c) = face.detection_confidence {
+        d.set_item("detection_confidence", c)?;
+    }
+    if let Some(id) = face.track_id {
+        d.set_item("track_id", id)?;
+    }
+    if let Some(from) = &face.changed_from {
+        d.set_item("changed_from", from)?;
+    }
     Ok(d)
+}
+
+/// `, detection_confidence=..., track_id=..., changed_from=...` for the fields a face has.
+fn face_extras_repr(face: &Face) -> String {
+    let mut s = String::new();
+    if let Some(c) = face.detection_confidence {
+        s.push_str(&format!(", detection_confidence={c:.3}"));
+    }
+    if let Some(id) = face.track_id {
+        s.push_str(&format!(", track_id={id}"));
+    }
+    if let Some(from) = &face.changed_from {
+        s.push_str(&format!(", changed_from={from:?}"));
+    }
+    s
 }
 
 #[pymethods]
@@ -136,15 +166,31 @@ impl FaceResult {
     fn cached(&self) -> bool {
         self.face.cached
     }
+    /// The face detector's confidence (none for a box the caller gave, or the whole frame).
+    #[getter]
+    fn detection_confidence(&self) -> Option<f64> {
+        self.face.detection_confidence
+    }
+    /// Streams: the id of the face's track, kept while the face stays in view.
+    #[getter]
+    fn track_id(&self) -> Option<u64> {
+        self.face.track_id
+    }
+    /// Streams: the emotion shown for this track before this frame, when it changed with it.
+    #[getter]
+    fn changed_from(&self) -> Option<&str> {
+        self.face.changed_from.as_deref()
+    }
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         face_dict(py, &self.face)
     }
     fn __repr__(&self) -> String {
         format!(
-            "FaceResult(emotion={:?}, confidence={:.3}, face_bounds={})",
+            "FaceResult(emotion={:?}, confidence={:.3}, face_bounds={}{})",
             self.face.emotion,
             self.face.confidence,
-            bounds_repr(self.face.bounds)
+            bounds_repr(self.face.bounds),
+            face_extras_repr(&self.face)
         )
     }
 }
@@ -165,14 +211,14 @@ pub struct Detection {
     pub processing_ms: f64,
     pub timestamp: f64,
     /// Streams: the id `send` returned for the frame, frames replaced before it was taken,
-    /// and the emotion shown before it when it changed.
+    /// and the tracks that ended with it.
     pub frame_id: Option<u64>,
     pub dropped_frames: u64,
-    pub changed_from: Option<String>,
+    pub tracks_ended: Vec<u64>,
 }
 
 impl Detection {
-    fn primary(&self) -> &Face {
+    pub fn primary(&self) -> &Face {
         &self.faces[0]
     }
 
@@ -194,6 +240,9 @@ impl Detection {
                     Vec::new()
                 },
                 cached: f.cached,
+                detection_confidence: f.detection_confidence.map(f64::from),
+                track_id: f.track_id,
+                changed_from: None,
             })
             .collect();
         Detection {
@@ -205,7 +254,7 @@ impl Detection {
             timestamp: d.timestamp,
             frame_id: None,
             dropped_frames: 0,
-            changed_from: None,
+            tracks_ended: Vec::new(),
         }
     }
 
@@ -228,7 +277,7 @@ impl Detection {
             timestamp: wire.timestamp.unwrap_or(0.0),
             frame_id: wire.frame_id.as_ref().and_then(Value::as_u64),
             dropped_frames: wire.dropped_frames.unwrap_or(0),
-            changed_from: None,
+            tracks_ended: wire.tracks_ended,
         })
     }
 }
@@ -250,6 +299,8 @@ struct WireFace {
     all_scores: Option<serde_json::Map<String, Value>>,
     #[serde(default)]
     cached: bool,
+    detection_confidence: Option<f64>,
+    track_id: Option<u64>,
 }
 
 impl WireFace {
@@ -270,6 +321,9 @@ impl WireFace {
             confidence: self.confidence,
             scores,
             cached: self.cached,
+            detection_confidence: self.detection_confidence,
+            track_id: self.track_id,
+            changed_from: None,
         }
     }
 }
@@ -287,6 +341,8 @@ struct WireDetection {
     faces: Vec<WireFace>,
     frame_id: Option<Value>,
     dropped_frames: Option<u64>,
+    #[serde(default)]
+    tracks_ended: Vec<u64>,
 }
 
 #[pymethods]
@@ -341,10 +397,28 @@ impl Detection {
     fn dropped_frames(&self) -> u64 {
         self.dropped_frames
     }
+    /// Streams: the emotion of the largest face before this frame, when its track's shown
+    /// emotion changed with it (each face has its own in `faces`).
     #[getter]
     fn changed_from(&self) -> Option<&str> {
-        self.changed_from.as_deref()
+        self.primary().changed_from.as_deref()
     }
+    /// Streams: the tracks that ended with this frame (their faces stayed away too long).
+    #[getter]
+    fn tracks_ended(&self) -> Vec<u64> {
+        self.tracks_ended.clone()
+    }
+    /// The largest face's detector confidence.
+    #[getter]
+    fn detection_confidence(&self) -> Option<f64> {
+        self.primary().detection_confidence
+    }
+    /// Streams: the largest face's track.
+    #[getter]
+    fn track_id(&self) -> Option<u64> {
+        self.primary().track_id
+    }
+    /// Every face, largest first; never empty.
     #[getter]
     fn faces(&self) -> Vec<FaceResult> {
         self.faces
@@ -371,10 +445,9 @@ impl Detection {
         if let Some(id) = self.frame_id {
             d.set_item("frame_id", id)?;
             d.set_item("dropped_frames", self.dropped_frames)?;
+            d.set_item("tracks_ended", &self.tracks_ended)?;
         }
-        if let Some(from) = &self.changed_from {
-            d.set_item("changed_from", from)?;
-        }
+        // The largest face's `changed_from`, from `face_dict`, is the detection's too.
         Ok(d)
     }
 
@@ -392,8 +465,12 @@ impl Detection {
         if self.faces.len() > 1 {
             s.push_str(&format!(", faces={}", self.faces.len()));
         }
+        s.push_str(&face_extras_repr(f));
         if let Some(id) = self.frame_id {
             s.push_str(&format!(", frame_id={id}"));
+        }
+        if !self.tracks_ended.is_empty() {
+            s.push_str(&format!(", tracks_ended={:?}", self.tracks_ended));
         }
         s.push(')');
         s

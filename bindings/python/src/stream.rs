@@ -1,7 +1,8 @@
 //! Streams for live feeds: the server's WebSocket `/ws`, or in-process the engine's `Stream`
 //! (smoothing) behind a latest-wins slot, as the server runs it. Either way `send` never waits
 //! for a result and `recv` yields results in order, each with its frame id, the frames replaced
-//! before it (`dropped_frames`) and the emotion shown before it when it changed.
+//! before it (`dropped_frames`), each face's track and the emotion its track showed before it
+//! when it changed (`changed_from`), and the tracks that ended with it (`tracks_ended`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -80,10 +81,12 @@ fn ws_url(base: &str) -> Outcome<String> {
     }
 }
 
+/// Opens a stream; `track_timeout` is for the in-process tracker (a server has its own).
 pub async fn open(
     backend: Arc<Backend>,
     smoothing: f32,
     all_scores: bool,
+    track_timeout: Option<u32>,
 ) -> Outcome<NativeStream> {
     let (tx, rx) = mpsc::unbounded_channel();
     let kind = match &*backend {
@@ -91,6 +94,9 @@ pub async fn open(
             let slot: Arc<LatestSlot<Pending>> = LatestSlot::new();
             let settings = Arc::new(Mutex::new((smoothing, all_scores)));
             let mut stream = engine.stream();
+            if let Some(frames) = track_timeout {
+                stream.tracker_mut().set_timeout(frames);
+            }
             let (worker_slot, worker_settings) = (slot.clone(), settings.clone());
             tokio::spawn(async move {
                 while let Some(((request, id, origin), dropped)) = worker_slot.next().await {
@@ -98,13 +104,17 @@ pub async fn open(
                     stream.tracker_mut().set_smoothing(smoothing);
                     let outcome = match stream.detect(request).await {
                         Ok((d, events)) => {
-                            let primary = d.faces[0].track_id;
-                            let change =
-                                events.changes.iter().find(|c| Some(c.track_id) == primary);
                             let mut d = Detection::from_core(d, all, origin);
+                            for face in &mut d.faces {
+                                let change = events
+                                    .changes
+                                    .iter()
+                                    .find(|c| face.track_id == Some(c.track_id));
+                                face.changed_from = change.map(|c| c.from.as_str().to_owned());
+                            }
                             d.frame_id = Some(id);
                             d.dropped_frames = dropped;
-                            d.changed_from = change.map(|c| c.from.as_str().to_owned());
+                            d.tracks_ended = events.ended;
                             Ok(d)
                         }
                         Err(e) => Err(Failure::from(e)),
@@ -190,13 +200,32 @@ fn handshake_failure(base: &str, e: tokio_tungstenite::tungstenite::Error) -> Fa
     }
 }
 
+/// Each live track's shown emotion, as the server's results showed it: a change is known from
+/// the result itself, without waiting for the `emotion_changed` event that follows it.
+#[derive(Debug, Default)]
+struct Shown(HashMap<u64, String>);
+
+impl Shown {
+    /// Fills in each tracked face's `changed_from`, and forgets the tracks that ended.
+    fn update(&mut self, detection: &mut Detection) {
+        for face in &mut detection.faces {
+            let Some(id) = face.track_id else { continue };
+            let before = self.0.insert(id, face.emotion.clone());
+            face.changed_from = before.filter(|b| *b != face.emotion);
+        }
+        for id in &detection.tracks_ended {
+            self.0.remove(id);
+        }
+    }
+}
+
 /// Reads the server's messages: results and errors go to `recv`, the rest is bookkeeping.
 async fn read(
     mut source: futures::stream::SplitStream<Socket>,
     tx: mpsc::UnboundedSender<Outcome<Detection>>,
     origins: Arc<Mutex<HashMap<u64, (u32, u32)>>>,
 ) {
-    let mut shown: Option<String> = None;
+    let mut shown = Shown::default();
     while let Some(message) = source.next().await {
         let text = match message {
             Ok(Message::Text(t)) => t,
@@ -231,10 +260,7 @@ async fn read(
         });
         let outcome = match value.get("type").and_then(Value::as_str) {
             Some("result") => Detection::from_json(value, origin).map(|mut d| {
-                if shown.as_deref().is_some_and(|s| s != d.faces[0].emotion) {
-                    d.changed_from.clone_from(&shown);
-                }
-                shown = Some(d.faces[0].emotion.clone());
+                shown.update(&mut d);
                 d
             }),
             Some("error") => Err(error_from_value(400, &value, None)),

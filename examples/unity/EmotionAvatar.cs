@@ -4,6 +4,8 @@
 // Each frame: copy the camera image into a reused buffer, Submit it at most `submitsPerSecond`
 // times a second (never waiting: the engine's worker classifies in the background, latest frame
 // wins), TryPoll the newest result, and ease the blendshape weights towards its seven scores.
+// The library finds the faces itself (no box given): the avatar follows the largest one, and
+// every face it reports carries a track id that stays the same while that face is in view.
 
 using FacialEmotion;
 using UnityEngine;
@@ -27,6 +29,9 @@ public class EmotionAvatar : MonoBehaviour
 
     [Tooltip("Engine-side smoothing of the scores in [0, 1]; 0 reports raw scores.")]
     [Range(0f, 1f)] public float smoothing = 0.5f;
+
+    [Tooltip("How the library finds faces in the camera image: Short for a player in front of it, Full for faces further away.")]
+    public EmotionFaceDetector faceDetector = EmotionFaceDetector.Short;
 
     [Tooltip("Webcam device name; empty: the default camera.")]
     public string deviceName = "";
@@ -56,6 +61,7 @@ public class EmotionAvatar : MonoBehaviour
     {
         EmotionConfig config = EmotionConfig.Default;
         config.Smoothing = smoothing;
+        config.FaceDetector = faceDetector;
         // The embedded model runs in this process; EmotionDetector.Server("http://host:8000")
         // would offload it to an emotion-server instead.
         detector = EmotionDetector.Local(config);
@@ -86,9 +92,19 @@ public class EmotionAvatar : MonoBehaviour
             EmotionResult result;
             if (detector.TryPoll(out result))
             {
+                // The top-level scores are the largest face's (Faces[0]).
                 result.Scores.CopyTo(targets);
-                if (result.EmotionChanged)
-                    Debug.Log("emotion: " + EmotionDetector.Label(result.PreviousEmotion) + " → " + EmotionDetector.Label(result.Emotion));
+                // Every face, largest first. To give each player their own avatar, key them by
+                // TrackId: it stays the same while the face is in view and is never reused.
+                for (int i = 0; i < result.FaceCount; i++)
+                {
+                    EmotionFace f = result.Faces[i];
+                    if (f.EmotionChanged)
+                        Debug.Log("face " + f.TrackId + ": " + EmotionDetector.Label(f.PreviousEmotion) + " → " + EmotionDetector.Label(f.Emotion));
+                }
+                // Faces gone for EmotionConfig.TrackTimeout results: release what was keyed by their id.
+                for (int i = 0; i < result.EndedTrackCount && i < EmotionTrackIds.Count; i++)
+                    Debug.Log("face " + result.EndedTracks[i] + " left");
             }
         }
         catch (EmotionException e)

@@ -30,6 +30,24 @@ namespace
 		return Kind <= EMOTION_NEUTRAL ? static_cast<EEmotionKind>(Kind) : EEmotionKind::Neutral;
 	}
 
+	FBox2D ToBox(const emotion_rect& Rect)
+	{
+		return FBox2D(FVector2D(Rect.x, Rect.y), FVector2D(Rect.x + Rect.width, Rect.y + Rect.height));
+	}
+
+	FEmotionFace ToFace(const emotion_face& F)
+	{
+		FEmotionFace Face;
+		Face.TrackId = static_cast<int64>(F.track_id);
+		Face.Emotion = ToKind(F.emotion);
+		Face.PreviousEmotion = ToKind(F.previous_emotion);
+		Face.Confidence = F.confidence;
+		Face.Scores.Append(F.scores, EMOTION_COUNT);
+		Face.FaceBounds = ToBox(F.face_bounds);
+		Face.DetectionConfidence = F.detection_confidence;
+		return Face;
+	}
+
 	FEmotionReading ToReading(const emotion_detection& D)
 	{
 		FEmotionReading R;
@@ -37,9 +55,13 @@ namespace
 		R.PreviousEmotion = ToKind(D.previous_emotion);
 		R.Confidence = D.confidence;
 		R.Scores.Append(D.scores, EMOTION_COUNT);
-		R.FaceBounds = FBox2D(FVector2D(D.face_bounds.x, D.face_bounds.y),
-			FVector2D(D.face_bounds.x + D.face_bounds.width, D.face_bounds.y + D.face_bounds.height));
+		R.FaceBounds = ToBox(D.face_bounds);
 		R.FrameId = static_cast<int64>(D.frame_id);
+		// A frame where the detector found no face carries the whole frame's answer, track 0.
+		for (uint32_t I = 0; I < D.face_count && I < EMOTION_MAX_FACES; ++I)
+		{
+			R.Faces.Add(ToFace(D.faces[I]));
+		}
 		return R;
 	}
 }
@@ -55,6 +77,10 @@ void UEmotionDetectorComponent::BeginPlay()
 
 	emotion_config Config = emotion_config_default();
 	Config.smoothing = Smoothing;
+	// EEmotionFaceDetector's order is emotion_face_detector's (0 off, 1 short, 2 full).
+	Config.face_detector = static_cast<uint32_t>(FaceDetector);
+	Config.max_faces = static_cast<uint32_t>(FMath::Clamp(MaxFaces, 1, EMOTION_MAX_FACES));
+	Config.track_timeout = static_cast<uint32_t>(FMath::Max(TrackTimeout, 1));
 	emotion_result Result;
 	if (ServerUrl.IsEmpty())
 	{
@@ -186,5 +212,17 @@ void UEmotionDetectorComponent::Poll()
 	if (Detection.emotion_changed || bFirst)
 	{
 		OnEmotionChanged.Broadcast(Latest);
+	}
+	for (uint32_t I = 0; I < Detection.face_count && I < EMOTION_MAX_FACES; ++I)
+	{
+		if (Detection.faces[I].emotion_changed && Detection.faces[I].track_id != 0)
+		{
+			OnFaceEmotionChanged.Broadcast(Latest.Faces[static_cast<int32>(I)]);
+		}
+	}
+	// ended_track_count may exceed the ids listed (more than EMOTION_MAX_FACES ended at once).
+	for (uint32_t I = 0; I < Detection.ended_track_count && I < EMOTION_MAX_FACES; ++I)
+	{
+		OnTrackEnded.Broadcast(static_cast<int64>(Detection.ended_tracks[I]));
 	}
 }

@@ -4,6 +4,7 @@
     client = EmotionClient.local()            # or EmotionClient("http://host:8000")
     result = client.detect_sync(frame)        # or: await client.detect(frame)
     result.emotion, result.confidence, result.scores
+    for face in result.faces: ...             # every face found, the largest first
 """
 
 from ._client import EmotionClient, Stream

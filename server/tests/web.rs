@@ -131,11 +131,8 @@ async fn the_page_streams_a_webcam_face_and_uploads_a_photo() {
     let group = repo.join("tests/fixtures/faces/group_of_four.jpg");
 
     let server = TestServer::with_env(&[("RATE_LIMIT_REQUESTS", "100000")]).await;
-    let no_detector = TestServer::with_env(&[
-        ("RATE_LIMIT_REQUESTS", "100000"),
-        ("FACE_DETECTOR", "off"),
-    ])
-    .await;
+    let no_detector =
+        TestServer::with_env(&[("RATE_LIMIT_REQUESTS", "100000"), ("FACE_DETECTOR", "off")]).await;
     let url = server.url("/");
     let no_detector_url = no_detector.url("/");
     let [video_arg, photo_arg, out_arg, no_face_arg, group_arg] =

@@ -83,6 +83,13 @@ fn frame(image: &[u8], face_bounds: Option<Value>, frame_id: Value) -> Value {
     json!({"type": "frame", "data": data})
 }
 
+/// The face `b` (in the API's shape) of a fixture photo with `margin` around it, scaled to a
+/// `side`-pixel square.
+fn tile(name: &str, b: Value, margin: f64, side: u32) -> image::RgbImage {
+    let face = [&b["x"], &b["y"], &b["width"], &b["height"]].map(|v| v.as_f64().expect("px"));
+    scene::scaled(&scene::face_cut(&fixture(name), face, margin), side, side)
+}
+
 /// One face's place in a scene, in the API's shape.
 const AT: (i64, i64, u32) = (120, 80, 200);
 
@@ -91,8 +98,7 @@ const AT: (i64, i64, u32) = (120, 80, 200);
 fn expressions_in_one_place() -> (Vec<u8>, Vec<u8>, Value) {
     let (x, y, side) = AT;
     let frame = |name: &str, b: Value| {
-        let face = [&b["x"], &b["y"], &b["width"], &b["height"]].map(|v| v.as_f64().expect("px"));
-        let tile = scene::scaled(&scene::face_cut(&fixture(name), face, 0.0), side, side);
+        let tile = tile(name, b, 0.0, side);
         scene::jpeg(&scene::compose(480, 360, &[(&tile, x, y)]))
     };
     (
@@ -560,10 +566,6 @@ async fn faces_moving_through_whole_frames_keep_their_tracks_until_they_leave() 
     let mut ws = connect(&server).await;
     send(&mut ws, json!({"type": "config", "data": {"smoothing": 0}})).await;
     assert_eq!(recv(&mut ws).await["type"], "config_ok");
-    let tile = |name: &str, b: Value, margin: f64, side: u32| {
-        let face = [&b["x"], &b["y"], &b["width"], &b["height"]].map(|v| v.as_f64().expect("px"));
-        scene::scaled(&scene::face_cut(&fixture(name), face, margin), side, side)
-    };
     let happy = tile("astronaut.jpg", astronaut_box(), 0.3, 150);
     let neutral = tile("grace_hopper.webp", grace_hopper_box(), 0.1, 150);
     // 12 frames with both faces walking towards each other, then 16 without the neutral one:
@@ -579,35 +581,38 @@ async fn faces_moving_through_whole_frames_keep_their_tracks_until_they_leave() 
         }
         let image = scene::jpeg(&scene::compose(640, 480, &placed));
         send(&mut ws, frame(&image, None, json!(i))).await;
+        // The result first (a ping sent with the frame could be answered before it), then the
+        // events that follow it, up to the pong of a ping sent after it.
+        let message = recv(&mut ws).await;
+        assert_eq!(message["type"], "result", "frame {i}: {message}");
+        assert_eq!(message["frame_id"], i, "{message}");
+        assert_eq!(message["face_detected"], true, "{message}");
+        if let Some(ids) = message.get("tracks_ended") {
+            ended_in_results.push((i, ids.clone()));
+        }
+        let faces = message["faces"]
+            .as_array()
+            .cloned()
+            .unwrap_or_else(|| vec![message.clone()]);
+        assert_eq!(faces.len(), placed.len(), "frame {i}: {message}");
+        for face in faces {
+            let centre = face["face_bounds"]["x"].as_i64().expect("x")
+                + face["face_bounds"]["width"].as_i64().expect("width") / 2;
+            let id = face["track_id"].as_u64().expect("a track id");
+            // The faces never cross: the walking face stays left of the other.
+            if centre < 20 + 8 * i + 150 {
+                assert_eq!(face["emotion"], "happy", "frame {i}: {face}");
+                left.push(id);
+            } else {
+                assert_eq!(face["emotion"], "neutral", "frame {i}: {face}");
+                right.push(id);
+            }
+        }
         send(&mut ws, json!({"type": "ping"})).await;
         loop {
             let message = recv(&mut ws).await;
             match message["type"].as_str() {
                 Some("pong") => break,
-                Some("result") => {
-                    assert_eq!(message["face_detected"], true, "{message}");
-                    if let Some(ids) = message.get("tracks_ended") {
-                        ended_in_results.push((i, ids.clone()));
-                    }
-                    let faces = message["faces"]
-                        .as_array()
-                        .cloned()
-                        .unwrap_or_else(|| vec![message.clone()]);
-                    assert_eq!(faces.len(), placed.len(), "frame {i}: {message}");
-                    for face in faces {
-                        let centre = face["face_bounds"]["x"].as_i64().expect("x")
-                            + face["face_bounds"]["width"].as_i64().expect("width") / 2;
-                        let id = face["track_id"].as_u64().expect("a track id");
-                        // The faces never cross: the walking face stays left of the other.
-                        if centre < 20 + 8 * i + 150 {
-                            assert_eq!(face["emotion"], "happy", "frame {i}: {face}");
-                            left.push(id);
-                        } else {
-                            assert_eq!(face["emotion"], "neutral", "frame {i}: {face}");
-                            right.push(id);
-                        }
-                    }
-                }
                 Some("track_ended") => ended.push((i, message["track_id"].clone())),
                 Some("emotion_changed") => {}
                 _ => panic!("unexpected message {message}"),

@@ -216,18 +216,23 @@ fn iou(bounds: &Value, [x, y, w, h]: [f64; 4]) -> f64 {
     inter / (bw * bh + w * h - inter)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn detect_without_a_box_finds_the_face() {
-    let server = TestServer::start().await;
-    let body = expect_ok(
+/// A successful `POST /api/detect` of `body`: the answer.
+async fn detect_ok(server: &TestServer, body: Value) -> Value {
+    expect_ok(
         client()
             .post(server.url("/api/detect"))
-            .json(&json!({"image": b64(&fixture("astronaut.jpg"))}))
+            .json(&body)
             .send()
             .await
             .expect("POST"),
     )
-    .await;
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn detect_without_a_box_finds_the_face() {
+    let server = TestServer::start().await;
+    let body = detect_ok(&server, json!({"image": b64(&fixture("astronaut.jpg"))})).await;
     check_detection(&body);
     assert_eq!(body["face_detected"], true, "{body}");
     assert_eq!(body["emotion"], "happy", "{body}");
@@ -280,15 +285,7 @@ async fn an_uploaded_group_photo_gives_every_face() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_the_detector_off_a_frame_without_a_box_is_classified_whole() {
     let server = TestServer::with_env(&[("FACE_DETECTOR", "off")]).await;
-    let body = expect_ok(
-        client()
-            .post(server.url("/api/detect"))
-            .json(&json!({"image": b64(&fixture("astronaut.jpg"))}))
-            .send()
-            .await
-            .expect("POST"),
-    )
-    .await;
+    let body = detect_ok(&server, json!({"image": b64(&fixture("astronaut.jpg"))})).await;
     check_detection(&body);
     assert_eq!(body["face_detected"], false, "{body}");
     assert_eq!(
@@ -307,13 +304,9 @@ async fn several_faces_come_back_largest_first() {
         {"x": 336, "y": 70, "width": 103, "height": 115},
         {"x": 494, "y": 103, "width": 84, "height": 94},
     ]);
-    let body = expect_ok(
-        client()
-            .post(server.url("/api/detect"))
-            .json(&json!({"image": b64(&fixture("group_of_three.jpg")), "faces_bounds": boxes}))
-            .send()
-            .await
-            .expect("POST"),
+    let body = detect_ok(
+        &server,
+        json!({"image": b64(&fixture("group_of_three.jpg")), "faces_bounds": boxes}),
     )
     .await;
     check_detection(&body);
@@ -345,17 +338,13 @@ async fn several_faces_come_back_largest_first() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn return_all_scores_false_leaves_the_scores_out() {
     let server = TestServer::start().await;
-    let body = expect_ok(
-        client()
-            .post(server.url("/api/detect"))
-            .json(&json!({
-                "image": b64(&fixture("astronaut.jpg")),
-                "face_bounds": astronaut_box(),
-                "return_all_scores": false,
-            }))
-            .send()
-            .await
-            .expect("POST"),
+    let body = detect_ok(
+        &server,
+        json!({
+            "image": b64(&fixture("astronaut.jpg")),
+            "face_bounds": astronaut_box(),
+            "return_all_scores": false,
+        }),
     )
     .await;
     check_detection(&body);

@@ -91,9 +91,7 @@ impl Feed {
             stream.tracker_mut().set_timeout(shared.track_timeout);
             while let Some((frame, replaced)) = frames.next().await {
                 let smoothing = f32::from_bits(shared.smoothing.load(Ordering::Relaxed));
-                if stream.tracker_mut().smoothing() != smoothing {
-                    stream.tracker_mut().set_smoothing(smoothing);
-                }
+                stream.tracker_mut().set_smoothing(smoothing);
                 // The engine keeps the pixels it is given: it gets a copy made here, on the
                 // worker's time, and the submitted buffer goes back for reuse.
                 let request = frame.frame.request(frame.frame.bytes.clone());

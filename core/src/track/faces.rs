@@ -82,8 +82,12 @@ impl Tracker {
         self.smoothing
     }
 
-    /// Changes the smoothing of every track, the live ones too.
+    /// Changes the smoothing of every track, the live ones too. Streams call it with every
+    /// frame, so the same value again costs nothing.
     pub fn set_smoothing(&mut self, smoothing: f32) {
+        if smoothing.to_bits() == self.smoothing.to_bits() {
+            return;
+        }
         self.smoothing = smoothing;
         for track in &mut self.tracks {
             track.smoother.set_smoothing(smoothing);
